@@ -1,0 +1,171 @@
+"""The `reactbin` command: serve, migrate, check, hash-password."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import text
+
+from app import consistency
+from app import migrate as migrations
+from app.auth.bootstrap import resolve_auth_secrets
+from app.auth.security import hash_password
+from app.config import Settings, SettingsError, load_settings
+from app.consistency import CheckReport
+from app.db import create_engine, create_sessionmaker
+from app.main import create_app, prepare_database
+from app.storage import StorageError
+from app.storage.factory import open_storage
+
+cli = typer.Typer(help="reactbin: a self-hosted library of reaction images.", no_args_is_help=True)
+out = Console()
+err = Console(stderr=True)
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    return settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(1)
+
+
+async def _preflight(settings: Settings) -> Settings:
+    """Check what a wrong setting would break, so start-up fails with one clear line."""
+    settings = await prepare_database(settings)
+    assert settings.database_url is not None
+    engine = create_engine(settings.database_url, pool_size=1)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        raise _fail(
+            f"DATABASE_URL: cannot connect to PostgreSQL ({type(exc).__name__}: {exc})"
+        ) from None
+    finally:
+        await engine.dispose()
+    try:
+        storage = await open_storage(settings)
+        await storage.ping()
+        await storage.close()
+    except StorageError as exc:
+        raise _fail(f"S3_BUCKET_NAME / S3_ENDPOINT_URL: storage is not usable ({exc})") from None
+    except OSError as exc:
+        raise _fail(f"DATA_DIR: local storage is not usable ({exc})") from None
+    return settings
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (env HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind (env PORT).")] = None,
+) -> None:
+    """Run the web server. With no DATABASE_URL it starts an embedded PostgreSQL."""
+    import uvicorn
+
+    settings = asyncio.run(_preflight(_settings(host=host, port=port)))
+    secrets = resolve_auth_secrets(settings)
+    url = f"http://{settings.host}:{settings.port}"
+    out.print(f"reactbin is running at [bold]{url}[/bold]  (API docs: {url}/docs)", highlight=False)
+    if secrets.generated_password:
+        out.print(
+            f"Owner login: [bold]{secrets.owner_username}[/bold] / "
+            f"[bold]{secrets.generated_password}[/bold]\n"
+            "This password is shown once and stored only as a hash. "
+            "Set OWNER_PASSWORD to choose your own.",
+            highlight=False,
+        )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        proxy_headers=True,
+        log_level="warning",
+        # In-flight uploads get this long to finish after SIGTERM.
+        timeout_graceful_shutdown=30,
+    )
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply database migrations (run before starting a new version)."""
+    settings = _settings()
+    if settings.database_url is None:
+        settings = asyncio.run(prepare_database(settings))
+        out.print("Embedded database migrated.")
+        return
+    try:
+        migrations.upgrade(settings.database_url)
+    except OSError as exc:
+        raise _fail(f"DATABASE_URL: cannot connect to PostgreSQL ({exc})") from None
+    out.print("Database migrated to the latest version.")
+
+
+@cli.command()
+def check(
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Delete orphans, rebuild thumbnails.")
+    ] = False,
+    grace_minutes: Annotated[
+        int, typer.Option(help="Objects younger than this may belong to an upload in flight.")
+    ] = 15,
+) -> None:
+    """Verify that every row has its objects and every object has its row."""
+    report = asyncio.run(_check(_settings(), repair, timedelta(minutes=grace_minutes)))
+    table = Table("check", "count", title="reactbin check")
+    table.add_row("images (rows)", str(report.rows))
+    table.add_row("objects", str(report.objects))
+    table.add_row("rows missing their original", str(len(report.missing_originals)))
+    table.add_row("rows missing their thumbnail", str(len(report.missing_thumbnails)))
+    table.add_row("orphan objects", str(len(report.orphans)))
+    table.add_row("recent objects without a row (uploads in flight?)", str(report.young_orphans))
+    if repair:
+        table.add_row("repaired", str(len(report.repaired)))
+    out.print(table)
+    for line in report.missing_originals:
+        out.print(f"missing original: {line}", highlight=False)
+    for line in report.missing_thumbnails:
+        out.print(f"missing thumbnail: {line}", highlight=False)
+    for line in report.orphans:
+        out.print(f"orphan: {line}", highlight=False)
+    for line in report.repair_failures:
+        err.print(f"repair failed: {line}", highlight=False)
+    if not report.consistent:
+        raise typer.Exit(1)
+
+
+async def _check(settings: Settings, repair: bool, grace: timedelta) -> CheckReport:
+    settings = await _preflight(settings)
+    assert settings.database_url is not None
+    engine = create_engine(settings.database_url, pool_size=2)
+    storage = await open_storage(settings)
+    try:
+        return await consistency.check(
+            create_sessionmaker(engine), storage, repair=repair, grace=grace
+        )
+    finally:
+        await storage.close()
+        await engine.dispose()
+
+
+@cli.command("hash-password")
+def hash_password_command(
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+) -> None:
+    """Print an argon2 hash to put in OWNER_PASSWORD instead of the password itself."""
+    out.print(hash_password(password), highlight=False)
+
+
+def main() -> None:
+    cli()

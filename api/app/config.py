@@ -1,0 +1,132 @@
+"""Settings: one class, read from the environment (or a `.env` file), validated at start."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ASYNCPG_SCHEME = "postgresql+asyncpg://"
+MIN_JWT_SECRET_BYTES = 32
+
+
+class SettingsError(Exception):
+    """A wrong setting; the message is one line that names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    database_url: str | None = None
+    storage_backend: Literal["s3", "local"] | None = None
+    s3_endpoint_url: str | None = None
+    s3_bucket_name: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_region: str = "us-east-1"
+    data_dir: Path = Field(default_factory=lambda: platformdirs.user_data_path("reactbin"))
+
+    jwt_secret_key: SecretStr | None = None
+    jwt_expire_minutes: int = Field(default=60, ge=1, le=60 * 24 * 365)
+    owner_username: str = Field(default="owner", min_length=1, max_length=100)
+    owner_password: SecretStr | None = None
+    auth_provider: Literal["jwt", "noop"] = "jwt"
+    reactbin_allow_noop_auth: bool = False
+
+    api_base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    # Where an upload is spooled while it is checked (default: the system temp dir).
+    upload_tmp_dir: Path | None = None
+    # Decompression-bomb caps, checked from the image header before decoding.
+    max_image_pixels: int = Field(default=40_000_000, ge=1)
+    max_image_side: int = Field(default=30_000, ge=1)
+    max_image_frames: int = Field(default=1_000, ge=1)
+    max_image_total_pixels: int = Field(default=2_000_000_000, ge=1)
+
+    # Every storage call is bounded so a hung S3 server turns into a 503, not a hang.
+    storage_timeout_seconds: float = Field(default=20.0, gt=0)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["auto", "json", "console"] = "auto"
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_only(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(ASYNCPG_SCHEME):
+            raise ValueError(f"must start with {ASYNCPG_SCHEME}")
+        return value
+
+    @field_validator("jwt_secret_key")
+    @classmethod
+    def _strong_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < MIN_JWT_SECRET_BYTES:
+            raise ValueError(f"must be at least {MIN_JWT_SECRET_BYTES} bytes long")
+        return value
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("owner_password")
+    @classmethod
+    def _no_default_password(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().lower() in WEAK_PASSWORDS:
+            raise ValueError("is a well-known default password; choose another")
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Settings:
+        if self.resolved_storage_backend == "s3" and not self.s3_bucket_name:
+            raise ValueError("S3_BUCKET_NAME must be set when STORAGE_BACKEND is s3")
+        if self.auth_provider == "noop" and not self.reactbin_allow_noop_auth:
+            raise ValueError(
+                "AUTH_PROVIDER=noop disables all authentication; "
+                "set REACTBIN_ALLOW_NOOP_AUTH=1 to confirm (local development only)"
+            )
+        return self
+
+    @property
+    def resolved_storage_backend(self) -> Literal["s3", "local"]:
+        if self.storage_backend is not None:
+            return self.storage_backend
+        return "s3" if (self.s3_endpoint_url or self.s3_bucket_name) else "local"
+
+    @property
+    def embedded_database(self) -> bool:
+        return self.database_url is None
+
+
+WEAK_PASSWORDS = frozenset({"", "admin", "password", "changeme", "owner", "reactbin", "secret"})
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """One line naming the variable, for people reading a terminal or a container log."""
+    parts = []
+    for error in exc.errors():
+        loc = "_".join(str(p) for p in error["loc"]).upper()
+        message = str(error["msg"]).removeprefix("Value error, ")
+        parts.append(f"{loc}: {message}" if loc else message)
+    return "invalid configuration: " + "; ".join(parts)
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(format_validation_error(exc)) from None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,149 @@
+"""Every SQL statement about images and their tags."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.images.models import Image, ImageTag
+from app.tags.models import Tag
+
+
+def _with_tags(statement: Select[Image]) -> Select[Image]:
+    return statement.options(selectinload(Image.tag_links))
+
+
+def _having_all_tags(statement: Select[Image], tags: Sequence[str]) -> Select[Image]:
+    for name in dict.fromkeys(tags):
+        statement = statement.where(
+            select(ImageTag.image_id)
+            .join(Tag, Tag.id == ImageTag.tag_id)
+            .where(ImageTag.image_id == Image.id, Tag.name == name)
+            .exists()
+        )
+    return statement
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _matches_word(word: str) -> ColumnElement[bool]:
+    """Every word must appear in the title, description, text or a tag."""
+    pattern = _like_pattern(word)
+    tagged = (
+        select(ImageTag.image_id)
+        .join(Tag, Tag.id == ImageTag.tag_id)
+        .where(ImageTag.image_id == Image.id, Tag.name.ilike(pattern, escape="\\"))
+        .exists()
+    )
+    return or_(
+        Image.title.ilike(pattern, escape="\\"),
+        Image.description.ilike(pattern, escape="\\"),
+        func.coalesce(Image.ocr_text, "").ilike(pattern, escape="\\"),
+        tagged,
+    )
+
+
+async def get(session: AsyncSession, image_id: str) -> Image | None:
+    statement = _with_tags(select(Image).where(Image.id == image_id))
+    # populate_existing: a row changed in this session is read back fresh, tags included.
+    result = await session.execute(statement.execution_options(populate_existing=True))
+    return result.scalar_one_or_none()
+
+
+async def id_by_sha256(session: AsyncSession, sha256: str) -> str | None:
+    result = await session.execute(select(Image.id).where(Image.sha256 == sha256))
+    return result.scalar_one_or_none()
+
+
+async def list_newest(
+    session: AsyncSession,
+    *,
+    tags: Sequence[str],
+    words: Sequence[str] = (),
+    limit: int,
+    after: tuple[datetime, str] | None,
+) -> list[Image]:
+    statement = select(Image)
+    for word in words:
+        statement = statement.where(_matches_word(word))
+    if after is not None:
+        # Keyset: rows strictly older than the last one seen; new uploads never shift pages.
+        statement = statement.where(tuple_(Image.created_at, Image.id) < tuple_(*after))
+    statement = _having_all_tags(statement, tags)
+    statement = statement.order_by(Image.created_at.desc(), Image.id.desc()).limit(limit)
+    result = await session.execute(_with_tags(statement))
+    return list(result.scalars())
+
+
+async def random_one(session: AsyncSession, *, tags: Sequence[str], pivot: str) -> Image | None:
+    """Ids are uniformly random strings, so "first id at or after a random pivot"
+    picks a uniformly random row with an index lookup instead of ORDER BY random()."""
+    base = _having_all_tags(select(Image), tags)
+    for condition in (Image.id >= pivot, Image.id < pivot):
+        statement = base.where(condition).order_by(Image.id).limit(1)
+        found = (await session.execute(_with_tags(statement))).scalar_one_or_none()
+        if found is not None:
+            return found
+    return None
+
+
+async def ensure_tags(session: AsyncSession, names: Sequence[str]) -> dict[str, int]:
+    if not names:
+        return {}
+    await session.execute(
+        insert(Tag)
+        .values([{"name": n} for n in names])
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    rows = await session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(names)))
+    return dict(rows.all())
+
+
+async def set_tags(session: AsyncSession, image: Image, names: Sequence[str]) -> None:
+    """Replace the image's tags, keeping the given order."""
+    ids = await ensure_tags(session, names)
+    await session.execute(delete(ImageTag).where(ImageTag.image_id == image.id))
+    if names:
+        await session.execute(
+            insert(ImageTag).values(
+                [
+                    {"image_id": image.id, "tag_id": ids[name], "position": position}
+                    for position, name in enumerate(names)
+                ]
+            )
+        )
+
+
+async def delete_image(session: AsyncSession, image_id: str) -> bool:
+    result = await session.execute(delete(Image).where(Image.id == image_id).returning(Image.id))
+    return result.scalar_one_or_none() is not None
+
+
+async def tag_counts(
+    session: AsyncSession, *, prefix: str | None, limit: int
+) -> list[tuple[str, int]]:
+    count = func.count(ImageTag.image_id).label("count")
+    statement = select(Tag.name, count).join(ImageTag, ImageTag.tag_id == Tag.id).group_by(Tag.name)
+    if prefix:
+        statement = statement.where(Tag.name.like(_like_pattern(prefix)[1:], escape="\\"))
+    statement = statement.order_by(count.desc(), Tag.name).limit(limit)
+    return [(name, n) for name, n in (await session.execute(statement)).all()]
+
+
+async def all_keys(session: AsyncSession) -> dict[str, tuple[str, str]]:
+    """id -> (original key, thumbnail key), for `reactbin check`."""
+    rows = await session.execute(select(Image.id, Image.original_key, Image.thumbnail_key))
+    return {image_id: (original, thumb) for image_id, original, thumb in rows.all()}
+
+
+async def now(session: AsyncSession) -> datetime:
+    """The database's clock, so created_at and updated_at share one time source."""
+    return (await session.execute(select(func.now()))).scalar_one()

@@ -1,0 +1,77 @@
+"""The application factory: the lifespan builds the engine, storage and auth state once."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+import structlog
+from fastapi import FastAPI
+
+from app import migrate
+from app.auth.bootstrap import resolve_auth_secrets
+from app.auth.ratelimit import LoginRateLimiter
+from app.auth.router import router as auth_router
+from app.config import Settings, get_settings
+from app.db import create_engine, create_sessionmaker
+from app.embedded import start_embedded_postgres
+from app.errors import install_error_handlers
+from app.images.router import files_router
+from app.images.router import router as images_router
+from app.logging import RequestIdMiddleware, configure_logging
+from app.ops.router import router as ops_router
+from app.pagination import CursorCodec
+from app.storage.factory import open_storage
+from app.tags.router import router as tags_router
+
+log = structlog.get_logger()
+
+
+async def prepare_database(settings: Settings) -> Settings:
+    """With no DATABASE_URL, start the embedded server and migrate it (the quick-start)."""
+    if settings.database_url is not None:
+        return settings
+    url = await anyio.to_thread.run_sync(start_embedded_postgres, settings.data_dir)
+    await anyio.to_thread.run_sync(migrate.upgrade, url)
+    return settings.model_copy(update={"database_url": url})
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = await prepare_database(app.state.settings)
+    app.state.settings = settings
+    assert settings.database_url is not None
+    if settings.auth_provider == "noop":
+        log.warning("auth.disabled", detail="AUTH_PROVIDER=noop: every request acts as the owner")
+    secrets = await anyio.to_thread.run_sync(resolve_auth_secrets, settings)
+    app.state.auth_secrets = secrets
+    app.state.cursor_codec = CursorCodec(secrets.jwt_secret)
+    app.state.login_limiter = LoginRateLimiter()
+    app.state.engine = create_engine(settings.database_url)
+    app.state.sessionmaker = create_sessionmaker(app.state.engine)
+    app.state.storage = await open_storage(settings)
+    log.info("app.started", storage=settings.resolved_storage_backend)
+    try:
+        yield
+    finally:
+        await app.state.storage.close()
+        await app.state.engine.dispose()
+        log.info("app.stopped")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    app = FastAPI(
+        title="reactbin",
+        summary="A self-hosted library of reaction images.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    for router in (auth_router, images_router, tags_router, files_router, ops_router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,6 @@
+"""Every model, imported once so Alembic and the mappers see the whole schema."""
+
+from app.images.models import Image, ImageTag
+from app.tags.models import Tag
+
+__all__ = ["Image", "ImageTag", "Tag"]

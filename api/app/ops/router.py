@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.storage import Storage, StorageError
+
+router = APIRouter(tags=["operations"])
+READY_TIMEOUT = 3.0
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+async def _database_ok(engine: AsyncEngine) -> bool:
+    try:
+        async with asyncio.timeout(READY_TIMEOUT), engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception:  # any failure means "not ready"; the reason is not the client's business
+        return False
+    return True
+
+
+async def _storage_ok(storage: Storage) -> bool:
+    try:
+        async with asyncio.timeout(READY_TIMEOUT):
+            await storage.ping()
+    except (StorageError, TimeoutError):
+        return False
+    return True
+
+
+@router.get("/readyz", responses={503: {"description": "PostgreSQL or storage is unreachable"}})
+async def readyz(request: Request) -> JSONResponse:
+    """PostgreSQL and storage both answer."""
+    database, storage = await asyncio.gather(
+        _database_ok(request.app.state.engine), _storage_ok(request.app.state.storage)
+    )
+    checks = {
+        "database": "ok" if database else "unavailable",
+        "storage": "ok" if storage else "unavailable",
+    }
+    ready = database and storage
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks},
+        status_code=200 if ready else 503,
+    )
