@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import sys
 from datetime import timedelta
 from typing import Annotated
 
@@ -23,17 +25,17 @@ from app.storage import StorageError
 from app.storage.factory import open_storage
 
 cli = typer.Typer(help="reactbin: a self-hosted library of reaction images.", no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
+# soft_wrap: a URL or a password must never be broken across lines.
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _settings(**overrides: object) -> Settings:
     try:
-        settings = load_settings()
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
     except SettingsError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
-    return settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
 
 
 def _fail(message: str) -> typer.Exit:
@@ -86,6 +88,9 @@ def serve(
             "Set OWNER_PASSWORD to choose your own.",
             highlight=False,
         )
+    # uvicorn re-raises SIGTERM after its graceful shutdown; turning it into
+    # SystemExit lets exit handlers run, which stop the embedded PostgreSQL.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -39,7 +39,8 @@ class Settings(BaseSettings):
     auth_provider: Literal["jwt", "noop"] = "jwt"
     reactbin_allow_noop_auth: bool = False
 
-    api_base_url: str = "http://127.0.0.1:8000"
+    # Unset: the address `serve` listens on (http://127.0.0.1:8000 by default).
+    api_base_url: str = ""
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
 
@@ -74,7 +75,7 @@ class Settings(BaseSettings):
     @field_validator("api_base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
+        if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
@@ -87,6 +88,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _coherent(self) -> Settings:
+        if not self.api_base_url:
+            host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
+            self.api_base_url = f"http://{host}:{self.port}"
         if self.resolved_storage_backend == "s3" and not self.s3_bucket_name:
             raise ValueError("S3_BUCKET_NAME must be set when STORAGE_BACKEND is s3")
         if self.auth_provider == "noop" and not self.reactbin_allow_noop_auth:
@@ -120,9 +124,10 @@ def format_validation_error(exc: ValidationError) -> str:
     return "invalid configuration: " + "; ".join(parts)
 
 
-def load_settings() -> Settings:
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment; `overrides` (command-line options) win."""
     try:
-        return Settings()
+        return Settings(**overrides)
     except ValidationError as exc:
         raise SettingsError(format_validation_error(exc)) from None
 

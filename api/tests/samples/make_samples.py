@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
-from PIL import ExifTags, Image
+from PIL import ExifTags, Image, ImageCms
 
 HERE = Path(__file__).resolve().parent
 
@@ -201,6 +201,119 @@ def noise_gif() -> bytes:
     return _encode(_noise((64, 64), 3).convert("P"), "GIF")
 
 
+# --- accepted, but carrying metadata that sanitize must remove -----------------------------
+
+SCRIPT = b"<script>alert(document.cookie)</script>"
+XMP = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-'
+    b'syntax-ns#"><rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude='
+    b'"52,22.2N"/></rdf:RDF></x:xmpmeta>'
+)
+
+
+def _gps_exif(orientation: int = 1) -> Image.Exif:
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = orientation
+    exif[ExifTags.Base.Make] = "ReactbinCam"
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef] = "N"
+    gps[ExifTags.GPS.GPSLatitude] = (52.0, 22.0, 12.0)
+    gps[ExifTags.GPS.GPSLongitudeRef] = "E"
+    gps[ExifTags.GPS.GPSLongitude] = (4.0, 53.0, 24.0)
+    return exif
+
+
+def srgb_profile() -> bytes:
+    profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    profile[24:36] = bytes(12)  # the creation date: zeroed so the samples are reproducible
+    return bytes(profile)
+
+
+def _jpeg_segment(marker: int, payload: bytes) -> bytes:
+    return bytes((0xFF, marker)) + struct.pack(">H", len(payload) + 2) + payload
+
+
+def metadata_jpeg() -> bytes:
+    """Upright JPEG with GPS EXIF, XMP, ICC, IPTC, a JFIF thumbnail and a <script> comment."""
+    im = _noise((48, 32), 4)
+    data = _encode(im, "JPEG", quality=90, exif=_gps_exif(), icc_profile=srgb_profile(), xmp=XMP)
+    jfif_with_thumbnail = b"JFIF\0\x01\x01\x00\x00\x01\x00\x01\x01\x01" + bytes(RED)
+    extra = _jpeg_segment(
+        0xED, b"Photoshop 3.0\0" + b"8BIM\x04\x04\0\0\0\0\0\x0cCaption here"
+    ) + _jpeg_segment(0xFE, b"comment " + SCRIPT)
+    # Replace Pillow's JFIF APP0 (always first, 18 bytes) with one carrying a 1x1 thumbnail.
+    assert data[2:4] == b"\xff\xe0"
+    app0_end = 4 + struct.unpack_from(">H", data, 4)[0]
+    return b"\xff\xd8" + _jpeg_segment(0xE0, jfif_with_thumbnail) + extra + data[app0_end:]
+
+
+def stereo_mpo() -> bytes:
+    """Two pictures (MPO, as 3D cameras write): browsers show the first, a plain JPEG."""
+    left, right = _solid(RED, (40, 30)), _solid(BLUE, (40, 30))
+    return _encode(left, "MPO", save_all=True, append_images=[right], quality=90)
+
+
+def _png_chunk_before(data: bytes, kind: bytes, chunks: bytes) -> bytes:
+    pos = data.index(kind) - 4
+    return data[:pos] + chunks + data[pos:]
+
+
+def metadata_png() -> bytes:
+    """APNG with GPS eXIf, tEXt/zTXt/iTXt (one holding a <script>), tIME, a private chunk, iCCP."""
+    data = _encode(
+        _noise((40, 30), 5),
+        "PNG",
+        save_all=True,
+        append_images=[_noise((40, 30), 6), _noise((40, 30), 7)],
+        duration=APNG_DURATIONS,
+        exif=_gps_exif(),
+        icc_profile=srgb_profile(),
+    )
+    text = (
+        _chunk(b"tEXt", b"Comment\0" + SCRIPT)
+        + _chunk(b"zTXt", b"Author\0\0" + zlib.compress(b"someone@example.com"))
+        + _chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0" + XMP)
+        + _chunk(b"tIME", struct.pack(">HBBBBB", 2026, 1, 2, 3, 4, 5))
+        + _chunk(b"prVt", b"private tracking id 1234")
+    )
+    return _png_chunk_before(data, b"IDAT", text)
+
+
+def metadata_webp() -> bytes:
+    """Animated WebP with GPS EXIF, XMP, ICC and an unknown chunk."""
+    frames = [_solid(c, (40, 30)) for c in (RED, GREEN, BLUE)]
+    data = _encode(
+        frames[0],
+        "WEBP",
+        save_all=True,
+        append_images=frames[1:],
+        duration=WEBP_DURATIONS,
+        lossless=True,
+        exif=_gps_exif(),
+        xmp=XMP,
+        icc_profile=srgb_profile(),
+    )
+    unknown = b"UNKN" + struct.pack("<I", len(SCRIPT)) + SCRIPT + b"\0" * (len(SCRIPT) & 1)
+    body = data[12:] + unknown
+    return b"RIFF" + struct.pack("<I", len(body) + 4) + b"WEBP" + body
+
+
+def still_metadata_webp() -> bytes:
+    return _encode(_noise((40, 30), 8), "WEBP", quality=90, exif=_gps_exif(), xmp=XMP)
+
+
+def metadata_gif() -> bytes:
+    """The animated GIF plus a <script> comment, an XMP application block and trailing HTML."""
+    data = animated_gif()
+    header_end = 13 + (3 << ((data[10] & 7) + 1))
+    comment = b"!\xfe" + bytes((len(SCRIPT),)) + SCRIPT + b"\0"
+    xmp = b"!\xff\x0bXMP DataXMP" + b"".join(
+        bytes((len(part),)) + part for part in (XMP[i : i + 255] for i in range(0, len(XMP), 255))
+    )
+    xmp += b"\0"
+    return data[:header_end] + xmp + comment + data[header_end:] + b"<html>" + SCRIPT
+
+
 # --- hostile files -------------------------------------------------------------------------
 
 
@@ -309,6 +422,12 @@ SAMPLES: dict[str, Callable[[], bytes]] = {
     "noise.png": noise_png,
     "noise.jpg": noise_jpeg,
     "noise.gif": noise_gif,
+    "metadata.jpg": metadata_jpeg,
+    "stereo.mpo.jpg": stereo_mpo,
+    "metadata.png": metadata_png,
+    "metadata.webp": metadata_webp,
+    "still_metadata.webp": still_metadata_webp,
+    "metadata.gif": metadata_gif,
     "hostile/truncated.png": truncated(noise_png),
     "hostile/truncated.jpg": truncated(noise_jpeg),
     "hostile/truncated.gif": truncated(noise_gif),
