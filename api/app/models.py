@@ -1,6 +1,7 @@
 """Every model, imported once so Alembic and the mappers see the whole schema."""
 
+from app.auth.models import OwnerTokenVersion
 from app.images.models import Image, ImageTag
 from app.tags.models import Tag
 
-__all__ = ["Image", "ImageTag", "Tag"]
+__all__ = ["Image", "ImageTag", "OwnerTokenVersion", "Tag"]

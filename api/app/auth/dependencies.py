@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
+from app.auth import repository
 from app.auth.bootstrap import AuthSecrets
 from app.auth.security import InvalidToken, decode_access_token
 from app.config import Settings
@@ -44,6 +45,10 @@ async def require_owner(
         raise Unauthorized("Invalid or expired token.") from None
     if claims.subject != secrets.owner_username:
         raise Unauthorized("Invalid or expired token.")
+    async with request.app.state.sessionmaker() as session:
+        current = await repository.token_version(session, claims.subject)
+    if claims.version != current:
+        raise Unauthorized("This token was signed out.")
     return claims.subject
 
 

@@ -4,15 +4,18 @@ from typing import Annotated
 
 import anyio
 import structlog
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth import repository
 from app.auth.bootstrap import AuthSecrets
 from app.auth.dependencies import Owner, get_app_settings, get_auth_secrets
 from app.auth.ratelimit import LoginRateLimiter
 from app.auth.schemas import Me, Token
 from app.auth.security import check_credentials, create_access_token
 from app.config import Settings
+from app.db import get_session
 from app.errors import TooManyRequests, Unauthorized
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -36,6 +39,7 @@ async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     settings: Annotated[Settings, Depends(get_app_settings)],
     secrets: Annotated[AuthSecrets, Depends(get_auth_secrets)],
+    session: Annotated[AsyncSession, Depends(get_session)],
 ) -> Token:
     """OAuth2 password flow: trade the owner's username and password for a Bearer token."""
     limiter: LoginRateLimiter = request.app.state.login_limiter
@@ -57,10 +61,12 @@ async def login(
         limiter.record_failure(client)
         log.warning("auth.login_failed", client=client, username_length=len(form.username))
         raise Unauthorized("Incorrect username or password.")
+    version = await repository.token_version(session, secrets.owner_username)
     token = create_access_token(
         secrets.owner_username,
         secret=secrets.jwt_secret,
         expire_minutes=settings.jwt_expire_minutes,
+        version=version,
     )
     log.info("auth.login", client=client)
     return Token(access_token=token, expires_in=settings.jwt_expire_minutes * 60)
@@ -70,3 +76,18 @@ async def login(
 async def me(owner: Owner) -> Me:
     """Who the token belongs to."""
     return Me(username=owner)
+
+
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={401: {"description": "Not authenticated"}},
+)
+async def logout_everywhere(
+    owner: Owner, session: Annotated[AsyncSession, Depends(get_session)]
+) -> Response:
+    """Sign out everywhere: every token issued so far stops working."""
+    await repository.bump_token_version(session, owner)
+    await session.commit()
+    log.info("auth.signed_out_everywhere")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

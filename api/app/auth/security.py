@@ -51,11 +51,17 @@ class TokenClaims:
     subject: str
     issued_at: datetime
     expires_at: datetime
+    version: int = 0
 
 
-def create_access_token(subject: str, *, secret: str, expire_minutes: int) -> str:
+def create_access_token(subject: str, *, secret: str, expire_minutes: int, version: int = 0) -> str:
     now = datetime.now(UTC)
-    claims = {"sub": subject, "iat": now, "exp": now + timedelta(minutes=expire_minutes)}
+    claims = {
+        "sub": subject,
+        "iat": now,
+        "exp": now + timedelta(minutes=expire_minutes),
+        "ver": version,
+    }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -72,11 +78,12 @@ def decode_access_token(token: str, *, secret: str) -> TokenClaims:
         )
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from exc
-    subject = payload.get("sub")
-    if not isinstance(subject, str):
-        raise InvalidToken("subject is not a string")
+    subject, version = payload.get("sub"), payload.get("ver", 0)
+    if not isinstance(subject, str) or not isinstance(version, int):
+        raise InvalidToken("malformed claims")
     return TokenClaims(
         subject=subject,
         issued_at=datetime.fromtimestamp(payload["iat"], UTC),
         expires_at=datetime.fromtimestamp(payload["exp"], UTC),
+        version=version,
     )

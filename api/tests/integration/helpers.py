@@ -86,7 +86,7 @@ class State:
     async def wipe(self) -> None:
         async with self.sessionmaker() as session:
             await session.execute(
-                text("TRUNCATE images, tags, image_tags RESTART IDENTITY CASCADE")
+                text("TRUNCATE images, tags, image_tags, owner_token_versions CASCADE")
             )
             await session.commit()
         for key in await self.object_keys():

@@ -168,3 +168,22 @@ async def test_non_bearer_scheme_is_401(client: httpx.AsyncClient, settings: Set
     basic = base64.b64encode(f"{settings.owner_username}:{_password(settings)}".encode()).decode()
     response = await client.get("/api/v1/auth/me", headers={"Authorization": f"Basic {basic}"})
     assert response.status_code == 401
+
+
+async def test_sign_out_everywhere_invalidates_earlier_tokens(
+    client: httpx.AsyncClient, authed_client: httpx.AsyncClient, settings: Settings
+) -> None:
+    assert (await authed_client.get("/api/v1/auth/me")).status_code == 200
+    assert (await client.post("/api/v1/auth/logout")).status_code == 401
+    assert (await authed_client.post("/api/v1/auth/logout")).status_code == 204
+    stale = await authed_client.get("/api/v1/auth/me")
+    assert stale.status_code == 401
+    assert stale.headers["www-authenticate"] == "Bearer"
+    fresh = await client.post(
+        "/api/v1/auth/token",
+        data={"username": settings.owner_username, "password": _password(settings)},
+    )
+    me = await client.get(
+        "/api/v1/auth/me", headers={"Authorization": f"Bearer {fresh.json()['access_token']}"}
+    )
+    assert me.status_code == 200
