@@ -1,4 +1,4 @@
-# reactbin — the documented entry points (see README.md and docs in /work/shared/spec).
+# reactbin — the documented entry points (see README.md).
 #
 #   make run               the server on http://127.0.0.1:8000 (embedded PostgreSQL, local storage)
 #   make test              unit + integration + e2e against a throwaway PostgreSQL and SeaweedFS S3
