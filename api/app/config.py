@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     # Where an upload is spooled while it is checked (default: the system temp dir).
     upload_tmp_dir: Path | None = None
+    # A body that stalls this long between chunks, or takes longer than the
+    # total, is cut off (408): a trickling client cannot hold a worker forever.
+    upload_idle_timeout_seconds: float = Field(default=30.0, gt=0)
+    upload_total_timeout_seconds: float = Field(default=300.0, gt=0)
     # Decompression-bomb caps, checked from the image header before decoding.
     max_image_pixels: int = Field(default=40_000_000, ge=1)
     max_image_side: int = Field(default=30_000, ge=1)

@@ -87,7 +87,11 @@ async def create_image(
     # The body is read only here, after the owner dependency passed: a request
     # without a valid token is refused before a byte of the upload is read.
     received = await receive_upload(
-        request, max_file_bytes=settings.max_upload_bytes, tmp_dir=settings.upload_tmp_dir
+        request,
+        max_file_bytes=settings.max_upload_bytes,
+        tmp_dir=settings.upload_tmp_dir,
+        idle_timeout=settings.upload_idle_timeout_seconds,
+        total_timeout=settings.upload_total_timeout_seconds,
     )
     try:
         image = await upload_image(session, storage, settings, received)
