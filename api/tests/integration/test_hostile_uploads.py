@@ -51,7 +51,10 @@ def _field(name: str, value: bytes) -> bytes:
 
 
 def _file(data: bytes) -> bytes:
-    head = 'Content-Disposition: form-data; name="file"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n'
+    head = (
+        'Content-Disposition: form-data; name="file"; filename="a.png"\r\n'
+        "Content-Type: image/png\r\n\r\n"
+    )
     return head.encode() + data
 
 

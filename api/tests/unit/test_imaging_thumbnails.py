@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from app.imaging.errors import ImageTooComplex, InvalidImage, UnsupportedImageType
+from app.imaging.probe import probe_image
 from app.imaging.thumbnails import make_thumbnail
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -93,6 +94,21 @@ def test_exif_orientation_is_applied() -> None:
     assert thumb.size == (20, 40)
     assert _near(_pixel(thumb, (10, 5)), RED)
     assert _near(_pixel(thumb, (10, 34)), BLUE)
+
+
+def test_orientation_is_honoured_for_jpeg_exif_only(tmp_path: Path) -> None:
+    # Browsers agree only on JPEG EXIF; sanitize drops PNG eXIf, and nobody reads XMP's.
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    png = tmp_path / "exif.png"
+    Image.new("RGB", (40, 20), RED).save(png, exif=exif)
+    xmp = tmp_path / "xmp.jpg"
+    Image.new("RGB", (40, 20), RED).save(
+        xmp, xmp=b'<x:xmpmeta><rdf:Description tiff:Orientation="6"/></x:xmpmeta>'
+    )
+    for path in (png, xmp):
+        assert probe_image(path).width == 40
+        assert _open_webp(make_thumbnail(path)).size == (40, 20)
 
 
 @pytest.mark.parametrize("name", ["animated.gif", "animated.png", "animated.webp"])
