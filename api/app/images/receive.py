@@ -9,7 +9,6 @@ applies a size limit to non-file fields, after reading them.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import tempfile
 from collections.abc import AsyncIterator
@@ -44,7 +43,6 @@ class ReceivedUpload:
     file_path: Path | None = None
     filename: str | None = None
     file_size: int = 0
-    sha256: str = ""
 
     def discard(self) -> None:
         if self.file_path is not None:
@@ -71,7 +69,6 @@ class _UploadParser:
         self._header_field = bytearray()
         self._header_value = bytearray()
         self._file: IO[bytes] | None = None
-        self._hash = hashlib.sha256()
         self._field_count = 0
         self._error: ReactbinError | None = None
         self.parser = MultipartParser(
@@ -131,7 +128,6 @@ class _UploadParser:
             if self.result.file_size > self.max_file_bytes:
                 self._fail(TooLarge(_too_large_message(self.max_file_bytes)))
                 return
-            self._hash.update(chunk)
             self._file.write(chunk)
         elif self._part.filename is None:
             if len(self._part.data) + len(chunk) > MAX_FIELD_BYTES:
@@ -144,7 +140,6 @@ class _UploadParser:
             self._file.close()
             self._file = None
             self.result.filename = self._part.filename
-            self.result.sha256 = self._hash.hexdigest()
         elif self._part.filename is None and self._part.name:
             try:
                 value = self._part.data.decode("utf-8")

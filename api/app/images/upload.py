@@ -1,8 +1,9 @@
 """The upload use case, and its write order.
 
-1. The body streams to a temp file (receive.py), hashed on the way.
-2. Fields are validated, then the bytes are probed and thumbnailed in a worker
-   thread: nothing is stored for a refused upload.
+1. The body streams to a temp file (receive.py), cut off at the size cap.
+2. Fields are validated, then, in a worker thread, the bytes are probed,
+   cleaned (metadata and smuggled bytes dropped: imaging/sanitize.py), hashed
+   and thumbnailed: nothing is stored for a refused upload.
 3. The original and the thumbnail are written to storage under a fresh id.
 4. The row is inserted and committed. Only then does the client get its 201.
 
@@ -13,10 +14,13 @@ row never points to a missing object, and nothing confirmed is lost.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import tempfile
 import unicodedata
 from dataclasses import dataclass
-from pathlib import PurePosixPath, PureWindowsPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import anyio
 import structlog
@@ -28,7 +32,7 @@ from app.errors import Duplicate, ServiceUnavailable, Unprocessable, Unsupported
 from app.ids import new_id
 from app.images import keys, repository
 from app.images.models import Image
-from app.images.receive import ReceivedUpload
+from app.images.receive import TEMP_PREFIX, ReceivedUpload
 from app.images.schemas import (
     MAX_TITLE,
     FieldError,
@@ -39,6 +43,7 @@ from app.images.schemas import (
 )
 from app.imaging.errors import ImagingError, UnsupportedImageType
 from app.imaging.probe import ImageLimits, ProbeResult, probe_image
+from app.imaging.sanitize import sanitize
 from app.imaging.thumbnails import make_thumbnail
 from app.storage import Storage, StorageError
 
@@ -93,18 +98,49 @@ def limits_from(settings: Settings) -> ImageLimits:
     )
 
 
-async def _inspect(received: ReceivedUpload, settings: Settings) -> tuple[ProbeResult, bytes]:
+@dataclass
+class PreparedImage:
+    """What will be stored: the cleaned file (a temp file), its facts, its thumbnail."""
+
+    path: Path
+    probe: ProbeResult
+    sha256: str
+    size: int
+    thumbnail: bytes
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def _prepare(raw: Path, limits: ImageLimits) -> PreparedImage:
+    """Blocking: probe, clean (no EXIF/GPS, no smuggled bytes), hash and thumbnail."""
+    probe = probe_image(raw, limits)
+    fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=raw.parent)
+    os.close(fd)
+    clean = Path(name)
+    try:
+        sanitize(raw, clean, probe)
+        digest = hashlib.sha256()
+        with clean.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        # The thumbnail is made from exactly the bytes that will be served.
+        thumbnail = make_thumbnail(clean)
+        return PreparedImage(clean, probe, digest.hexdigest(), clean.stat().st_size, thumbnail)
+    except BaseException:
+        clean.unlink(missing_ok=True)
+        raise
+
+
+async def _inspect(received: ReceivedUpload, settings: Settings) -> PreparedImage:
     assert received.file_path is not None
-    path, limits = received.file_path, limits_from(settings)
     try:
         # Pillow decodes on the CPU for up to seconds on hostile files: never on the event loop.
-        probe = await anyio.to_thread.run_sync(probe_image, path, limits)
-        thumbnail = await anyio.to_thread.run_sync(make_thumbnail, path)
+        return await anyio.to_thread.run_sync(_prepare, received.file_path, limits_from(settings))
     except UnsupportedImageType as exc:
         raise UnsupportedMedia(exc.message) from None
     except ImagingError as exc:
         raise Unprocessable(exc.message) from None
-    return probe, thumbnail
 
 
 async def _discard(storage: Storage, object_keys: list[str], reason: str) -> None:
@@ -116,18 +152,11 @@ async def _discard(storage: Storage, object_keys: list[str], reason: str) -> Non
             log.warning("upload.orphan_left", key=key, reason=reason)
 
 
-async def _store_objects(
-    storage: Storage,
-    object_keys: list[str],
-    received: ReceivedUpload,
-    probe: ProbeResult,
-    thumb: bytes,
-) -> None:
-    assert received.file_path is not None
+async def _store_objects(storage: Storage, object_keys: list[str], image: PreparedImage) -> None:
     original, thumbnail = object_keys
     try:
-        await storage.put_file(original, received.file_path, probe.mime_type)
-        await storage.put_bytes(thumbnail, thumb, "image/webp")
+        await storage.put_file(original, image.path, image.probe.mime_type)
+        await storage.put_bytes(thumbnail, image.thumbnail, "image/webp")
     except StorageError as exc:
         log.warning("upload.storage_failed", key=original, error=str(exc))
         await _discard(storage, object_keys, "storage failed")
@@ -138,14 +167,25 @@ async def upload_image(
     session: AsyncSession, storage: Storage, settings: Settings, received: ReceivedUpload
 ) -> Image:
     fields = parse_fields(received)
-    probe, thumb = await _inspect(received, settings)
-    if (existing := await repository.id_by_sha256(session, received.sha256)) is not None:
+    prepared = await _inspect(received, settings)
+    try:
+        return await _save(session, storage, fields, prepared)
+    finally:
+        prepared.discard()
+
+
+async def _save(
+    session: AsyncSession, storage: Storage, fields: UploadFields, prepared: PreparedImage
+) -> Image:
+    # Duplicates are judged on the stored (cleaned) bytes: the same upload always
+    # cleans to the same bytes, and the hash is also the file's ETag.
+    if (existing := await repository.id_by_sha256(session, prepared.sha256)) is not None:
         raise Duplicate("This image is already in the library.", id=existing)
 
-    image_id = new_id()
+    image_id, probe = new_id(), prepared.probe
     original = keys.original_key(image_id, probe.extension)
     thumbnail = keys.thumbnail_key(image_id)
-    await _store_objects(storage, [original, thumbnail], received, probe, thumb)
+    await _store_objects(storage, [original, thumbnail], prepared)
     image = Image(
         id=image_id,
         title=fields.title,
@@ -156,11 +196,11 @@ async def upload_image(
         height=probe.height,
         frame_count=probe.frame_count,
         duration_ms=probe.duration_ms,
-        size_bytes=received.file_size,
-        sha256=received.sha256,
+        size_bytes=prepared.size,
+        sha256=prepared.sha256,
         original_key=original,
         thumbnail_key=thumbnail,
-        thumbnail_bytes=len(thumb),
+        thumbnail_bytes=len(prepared.thumbnail),
     )
     try:
         session.add(image)
@@ -171,11 +211,11 @@ async def upload_image(
         # Two identical uploads raced; the unique sha256 index picked the winner.
         await session.rollback()
         await _discard(storage, [original, thumbnail], "duplicate")
-        winner = await repository.id_by_sha256(session, received.sha256)
+        winner = await repository.id_by_sha256(session, prepared.sha256)
         raise Duplicate("This image is already in the library.", id=winner or "") from None
     except (DBAPIError, OSError) as exc:
         await session.rollback()
         await _discard(storage, [original, thumbnail], "database failed")
         raise ServiceUnavailable("The database is unavailable; the upload was not saved.") from exc
-    log.info("image.uploaded", image_id=image_id, bytes=received.file_size, mime=probe.mime_type)
+    log.info("image.uploaded", image_id=image_id, bytes=prepared.size, mime=probe.mime_type)
     return await repository.get(session, image_id) or image

@@ -9,6 +9,7 @@ contains only parts it keeps, in the order it found them.
 
 from __future__ import annotations
 
+import re
 import struct
 
 from app.imaging.errors import InvalidImage
@@ -67,7 +68,13 @@ def strip_jpeg(data: bytes) -> bytes:
     """SOI, the kept segments and scans, EOI; nothing after EOI (polyglot payloads, MPO images)."""
     out, pos = [b"\xff\xd8"], 2
     while True:
-        if pos + 2 > len(data) or data[pos] != 0xFF:
+        if pos < len(data) and data[pos] != 0xFF:
+            # Junk between segments: libjpeg and Pillow skip to the next 0xFF, and so do we.
+            pos = data.find(b"\xff", pos)
+            if pos < 0:
+                raise _broken("JPEG")
+            continue
+        if pos + 2 > len(data):
             raise _broken("JPEG")
         marker = data[pos + 1]
         if marker == 0xFF:
@@ -97,6 +104,7 @@ def strip_jpeg(data: bytes) -> bytes:
 # --- PNG ---------------------------------------------------------------------------------
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_IEND = b"\0\0\0\0IEND\xaeB`\x82"
 _PNG_KEPT = {
     b"IHDR", b"PLTE", b"IDAT", b"IEND",  # critical
     b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"sBIT", b"cICP", b"mDCV", b"cLLI",  # colour
@@ -106,19 +114,23 @@ _PNG_KEPT = {
 
 
 def strip_png(data: bytes) -> bytes:
-    """The signature and kept chunks up to IEND; text, eXIf, tIME, private chunks dropped."""
+    """The signature and kept chunks up to IEND; text, eXIf, tIME, private chunks dropped.
+
+    Bytes after the last whole chunk are dropped and IEND is supplied when missing:
+    browsers and Pillow show such files, and `sanitize` re-probes the result anyway.
+    """
     out, pos = [_PNG_SIGNATURE], len(_PNG_SIGNATURE)
     while pos + 12 <= len(data):
         length, kind = struct.unpack_from(">I4s", data, pos)
         end = pos + 12 + length
         if end > len(data):
-            raise _broken("PNG")
+            break
         if kind in _PNG_KEPT:
             out.append(data[pos:end])  # CRC included: these bytes are unchanged
         if kind == b"IEND":
             return b"".join(out)
         pos = end
-    raise _broken("PNG")
+    return b"".join([*out, _PNG_IEND])
 
 
 # --- WebP --------------------------------------------------------------------------------
@@ -156,6 +168,8 @@ def _webp_chunk(kind: bytes, payload: bytes) -> bytes:
 
 def strip_webp(data: bytes) -> bytes:
     """Image, alpha, animation and ICC chunks; EXIF, XMP, unknown chunks, trailing bytes dropped."""
+    if len(data) < 12:
+        raise _broken("WebP")
     (riff_size,) = struct.unpack_from("<I", data, 4)
     end = min(len(data), 8 + riff_size)
     chunks = _riff_chunks(data, 12, end)
@@ -166,6 +180,7 @@ def strip_webp(data: bytes) -> bytes:
 # --- GIF ---------------------------------------------------------------------------------
 
 _GIF_LOOPING = (b"NETSCAPE2.0", b"ANIMEXTS1.0")
+_GIF_BLOCK_START = re.compile(rb"[!,;]")  # extension, image, trailer
 
 
 def _gif_sub_blocks_end(data: bytes, pos: int) -> int:
@@ -186,8 +201,15 @@ def _colour_table_size(flags: int) -> int:
 
 
 def _gif_extension(data: bytes, pos: int) -> tuple[bytes | None, int]:
-    """(the extension to write or None, where the next block starts); `pos` is at 0x21."""
-    end = _gif_sub_blocks_end(data, pos + 2)
+    """(the extension to write or None, where the next block starts); `pos` is at 0x21.
+
+    An extension cut off by the end of the file is dropped, like the rest of a
+    missing tail: the frames before it are whole, and that is what Pillow shows.
+    """
+    try:
+        end = _gif_sub_blocks_end(data, pos + 2)
+    except InvalidImage:
+        return None, len(data)
     label, block = data[pos + 1], data[pos:end]
     if label == 0xF9:
         return block, end  # graphic control: delay, disposal, transparency
@@ -206,6 +228,8 @@ def _gif_image(data: bytes, pos: int) -> int:
 
 def strip_gif(data: bytes) -> bytes:
     """Header, colour tables, images, graphic control and loop blocks, then one trailer."""
+    if len(data) < 13:
+        raise _broken("GIF")
     pos = 13 + _colour_table_size(data[10])
     if pos > len(data):
         raise _broken("GIF")
@@ -219,6 +243,9 @@ def strip_gif(data: bytes) -> bytes:
             start, pos = pos, _gif_image(data, pos)
             out.append(data[start:pos])
         else:
-            raise _broken("GIF")
+            # Stray bytes between blocks: Pillow skips them, so the frames it counted
+            # are the ones we keep. (Browsers stop there; the cleaned file has no junk.)
+            found = _GIF_BLOCK_START.search(data, pos)
+            pos = found.start() if found else len(data)
     # Writing the trailer even when the source had none keeps a second pass identical.
     return b"".join([*out, b";"])

