@@ -2,6 +2,7 @@
 
 from app.auth.models import OwnerTokenVersion
 from app.images.models import Image, ImageTag
+from app.search.models import SearchWord
 from app.tags.models import Tag
 
-__all__ = ["Image", "ImageTag", "OwnerTokenVersion", "Tag"]
+__all__ = ["Image", "ImageTag", "OwnerTokenVersion", "SearchWord", "Tag"]

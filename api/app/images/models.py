@@ -2,11 +2,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Computed,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql import func
 
 from app.db import Base
+from app.search.sql import SEARCH_VECTOR
 from app.tags.models import Tag
 
 
@@ -30,6 +42,13 @@ class Image(Base):
     original_key: Mapped[str] = mapped_column(Text)
     thumbnail_key: Mapped[str] = mapped_column(Text)
     thumbnail_bytes: Mapped[int] = mapped_column(Integer)
+    # The tags joined by spaces: kept beside the rows so the search document
+    # below can be a generated column.
+    tags_text: Mapped[str] = mapped_column(Text, server_default="")
+    search_vector: Mapped[str] = mapped_column(
+        TSVECTOR, Computed(SEARCH_VECTOR, persisted=True), deferred=True
+    )
+    phash: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -44,6 +63,7 @@ class Image(Base):
     __table_args__ = (
         # Keyset pagination: newest first, id breaks ties.
         Index("ix_images_created_at_id", created_at.desc(), id.desc()),
+        Index("ix_images_search_vector", "search_vector", postgresql_using="gin"),
     )
 
     @property

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, delete, func, or_, select, tuple_
+from sqlalchemy import Select, delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -13,12 +14,14 @@ from sqlalchemy.orm import selectinload
 from app.images.models import Image, ImageTag
 from app.tags.models import Tag
 
+SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
 
-def _with_tags(statement: Select[Image]) -> Select[Image]:
+
+def with_tags(statement: SelectT) -> SelectT:
     return statement.options(selectinload(Image.tag_links))
 
 
-def _having_all_tags(statement: Select[Image], tags: Sequence[str]) -> Select[Image]:
+def having_all_tags(statement: SelectT, tags: Sequence[str]) -> SelectT:
     for name in dict.fromkeys(tags):
         statement = statement.where(
             select(ImageTag.image_id)
@@ -34,25 +37,8 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _matches_word(word: str) -> ColumnElement[bool]:
-    """Every word must appear in the title, description, text or a tag."""
-    pattern = _like_pattern(word)
-    tagged = (
-        select(ImageTag.image_id)
-        .join(Tag, Tag.id == ImageTag.tag_id)
-        .where(ImageTag.image_id == Image.id, Tag.name.ilike(pattern, escape="\\"))
-        .exists()
-    )
-    return or_(
-        Image.title.ilike(pattern, escape="\\"),
-        Image.description.ilike(pattern, escape="\\"),
-        func.coalesce(Image.ocr_text, "").ilike(pattern, escape="\\"),
-        tagged,
-    )
-
-
 async def get(session: AsyncSession, image_id: str) -> Image | None:
-    statement = _with_tags(select(Image).where(Image.id == image_id))
+    statement = with_tags(select(Image).where(Image.id == image_id))
     # populate_existing: a row changed in this session is read back fresh, tags included.
     result = await session.execute(statement.execution_options(populate_existing=True))
     return result.scalar_one_or_none()
@@ -67,29 +53,26 @@ async def list_newest(
     session: AsyncSession,
     *,
     tags: Sequence[str],
-    words: Sequence[str] = (),
     limit: int,
     after: tuple[datetime, str] | None,
 ) -> list[Image]:
     statement = select(Image)
-    for word in words:
-        statement = statement.where(_matches_word(word))
     if after is not None:
         # Keyset: rows strictly older than the last one seen; new uploads never shift pages.
         statement = statement.where(tuple_(Image.created_at, Image.id) < tuple_(*after))
-    statement = _having_all_tags(statement, tags)
+    statement = having_all_tags(statement, tags)
     statement = statement.order_by(Image.created_at.desc(), Image.id.desc()).limit(limit)
-    result = await session.execute(_with_tags(statement))
+    result = await session.execute(with_tags(statement))
     return list(result.scalars())
 
 
 async def random_one(session: AsyncSession, *, tags: Sequence[str], pivot: str) -> Image | None:
     """Ids are uniformly random strings, so "first id at or after a random pivot"
     picks a uniformly random row with an index lookup instead of ORDER BY random()."""
-    base = _having_all_tags(select(Image), tags)
+    base = having_all_tags(select(Image), tags)
     for condition in (Image.id >= pivot, Image.id < pivot):
         statement = base.where(condition).order_by(Image.id).limit(1)
-        found = (await session.execute(_with_tags(statement))).scalar_one_or_none()
+        found = (await session.execute(with_tags(statement))).scalar_one_or_none()
         if found is not None:
             return found
     return None
@@ -110,6 +93,7 @@ async def ensure_tags(session: AsyncSession, names: Sequence[str]) -> dict[str, 
 async def set_tags(session: AsyncSession, image: Image, names: Sequence[str]) -> None:
     """Replace the image's tags, keeping the given order."""
     ids = await ensure_tags(session, names)
+    image.tags_text = " ".join(names)
     await session.execute(delete(ImageTag).where(ImageTag.image_id == image.id))
     if names:
         await session.execute(
@@ -130,11 +114,10 @@ async def delete_image(session: AsyncSession, image_id: str) -> bool:
 async def tag_counts(
     session: AsyncSession, *, prefix: str | None, limit: int
 ) -> list[tuple[str, int]]:
-    count = func.count(ImageTag.image_id).label("count")
-    statement = select(Tag.name, count).join(ImageTag, ImageTag.tag_id == Tag.id).group_by(Tag.name)
+    statement = select(Tag.name, Tag.image_count).where(Tag.image_count > 0)
     if prefix:
         statement = statement.where(Tag.name.like(_like_pattern(prefix)[1:], escape="\\"))
-    statement = statement.order_by(count.desc(), Tag.name).limit(limit)
+    statement = statement.order_by(Tag.image_count.desc(), Tag.name).limit(limit)
     return [(name, n) for name, n in (await session.execute(statement)).all()]
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import structlog
 from sqlalchemy.exc import DBAPIError
@@ -15,6 +17,8 @@ from app.images import keys, repository
 from app.images.models import Image
 from app.images.schemas import ImageRead, ImageUpdate
 from app.pagination import CursorCodec, InvalidCursor
+from app.search import repository as search_repository
+from app.search.query import ParsedQuery, parse_query
 from app.storage import Storage, StorageError
 from app.storage.base import delete_prefix
 
@@ -49,12 +53,16 @@ async def get_image(session: AsyncSession, image_id: str) -> Image:
     return image
 
 
-def _decode_after(codec: CursorCodec, cursor: str) -> tuple[datetime, str]:
+def _decode(codec: CursorCodec, cursor: str) -> dict[str, Any]:
     try:
-        payload = codec.decode(cursor)
-        return datetime.fromisoformat(payload["t"]), str(payload["i"])
-    except (InvalidCursor, KeyError, TypeError, ValueError):
+        return codec.decode(cursor)
+    except InvalidCursor:
         raise Unprocessable("The cursor is not valid; start again without it.") from None
+
+
+def _query_digest(query: str, tags: Sequence[str]) -> str:
+    """Ties a cursor to its search, so it cannot be replayed against another one."""
+    return hashlib.sha256("\x1f".join([query, *tags]).encode()).hexdigest()[:16]
 
 
 async def list_images(
@@ -66,12 +74,23 @@ async def list_images(
     cursor: str | None,
     query: str | None = None,
 ) -> tuple[list[Image], str | None]:
-    after = _decode_after(codec, cursor) if cursor else None
-    words = _search_words(query)
+    """Newest first, or by relevance when a query is given."""
+    if query is not None and query.strip():
+        parsed = _parse(query)
+        if parsed is None:  # only punctuation: nothing can match it
+            return [], None
+        return await _search(session, codec, parsed, tags=tags, limit=limit, cursor=cursor)
+    after = None
+    if cursor:
+        payload = _decode(codec, cursor)
+        try:
+            if "q" in payload:
+                raise ValueError("a search cursor")
+            after = (datetime.fromisoformat(payload["t"]), str(payload["i"]))
+        except (KeyError, TypeError, ValueError):
+            raise Unprocessable("The cursor does not belong to this listing.") from None
     # One extra row tells whether another page exists without a COUNT.
-    rows = await repository.list_newest(
-        session, tags=tags, words=words, limit=limit + 1, after=after
-    )
+    rows = await repository.list_newest(session, tags=tags, limit=limit + 1, after=after)
     page, more = rows[:limit], len(rows) > limit
     next_cursor = None
     if more:
@@ -80,12 +99,41 @@ async def list_images(
     return page, next_cursor
 
 
-def _search_words(query: str | None) -> list[str]:
-    if not query:
-        return []
+async def _search(
+    session: AsyncSession,
+    codec: CursorCodec,
+    parsed: ParsedQuery,
+    *,
+    tags: Sequence[str],
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Image], str | None]:
+    digest = _query_digest(parsed.text, tags)
+    after = None
+    if cursor:
+        payload = _decode(codec, cursor)
+        try:
+            if payload["q"] != digest:
+                raise ValueError("another search")
+            after = (float(payload["r"]), datetime.fromisoformat(payload["t"]), str(payload["i"]))
+        except (KeyError, TypeError, ValueError):
+            raise Unprocessable("The cursor does not belong to this search.") from None
+    tsquery = await search_repository.build_tsquery(session, parsed)
+    rows = await search_repository.search(session, tsquery, tags=tags, limit=limit + 1, after=after)
+    page, more = rows[:limit], len(rows) > limit
+    next_cursor = None
+    if more:
+        last, rank = page[-1]
+        next_cursor = codec.encode(
+            {"q": digest, "r": rank, "t": last.created_at.isoformat(), "i": last.id}
+        )
+    return [image for image, _ in page], next_cursor
+
+
+def _parse(query: str) -> ParsedQuery | None:
     if "\x00" in query or any(0xD800 <= ord(c) <= 0xDFFF for c in query):
         raise Unprocessable("The search text contains characters that cannot be searched.")
-    return query.split()[:10]
+    return parse_query(query)
 
 
 async def random_image(session: AsyncSession, tags: Sequence[str]) -> Image:

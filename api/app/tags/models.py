@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Identity, Index, Text
+from sqlalchemy import BigInteger, Identity, Index, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -11,8 +11,11 @@ class Tag(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     name: Mapped[str] = mapped_column(Text, unique=True)
+    # Maintained by a trigger on image_tags (see app/search/sql.py).
+    image_count: Mapped[int] = mapped_column(Integer, server_default="0")
 
     __table_args__ = (
         # Prefix autocomplete (`name LIKE 'do%'`) uses this index whatever the collation.
         Index("ix_tags_name_pattern", "name", postgresql_ops={"name": "text_pattern_ops"}),
+        Index("ix_tags_image_count", image_count.desc(), "name"),
     )

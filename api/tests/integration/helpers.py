@@ -86,7 +86,7 @@ class State:
     async def wipe(self) -> None:
         async with self.sessionmaker() as session:
             await session.execute(
-                text("TRUNCATE images, tags, image_tags, owner_token_versions CASCADE")
+                text("TRUNCATE images, tags, image_tags, owner_token_versions, search_words")
             )
             await session.commit()
         for key in await self.object_keys():
