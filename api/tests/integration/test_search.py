@@ -74,7 +74,7 @@ async def test_expected_image_ranks_first(
 async def test_title_and_tags_rank_above_description(
     client: httpx.AsyncClient, library: dict[str, str]
 ) -> None:
-    # "dog" is a tag and in the description of "This is fine"; only in the description of "Side eye".
+    # "dog": a tag and in the description of "This is fine"; only described in "Side eye".
     assert await _titles(client, "dog") == ["This is fine", "Side eye"]
 
 
