@@ -1,8 +1,9 @@
-"""The `reactbin` command: serve, migrate, check, hash-password."""
+"""The `reactbin` command: serve, worker, migrate, check, reprocess, hash-password."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 from datetime import timedelta
@@ -20,6 +21,9 @@ from app.auth.security import hash_password
 from app.config import Settings, SettingsError, load_settings
 from app.consistency import CheckReport
 from app.db import create_engine, create_sessionmaker
+from app.images import repository as image_repository
+from app.jobs.processing import enqueue
+from app.jobs.queue import WorkerResources, make_queue, run_worker
 from app.main import create_app, prepare_database
 from app.storage import StorageError
 from app.storage.factory import open_storage
@@ -161,6 +165,66 @@ async def _check(settings: Settings, repair: bool, grace: timedelta) -> CheckRep
         )
     finally:
         await storage.close()
+        await engine.dispose()
+
+
+@cli.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, help="Jobs run at once.")] = 1,
+) -> None:
+    """Run background jobs (text recognition); run as many as you like, anywhere."""
+    asyncio.run(_worker(_settings(), concurrency))
+
+
+async def _worker(settings: Settings, concurrency: int) -> None:
+    settings = await _preflight(settings)
+    assert settings.database_url is not None
+    engine = create_engine(settings.database_url, pool_size=2)
+    storage = await open_storage(settings)
+    queue = make_queue(settings.database_url)
+    resources = WorkerResources(create_sessionmaker(engine), storage, settings)
+    out.print("reactbin worker started; Ctrl-C to stop.")
+    try:
+        async with queue.open_async():
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            job = asyncio.create_task(run_worker(queue, resources, concurrency=concurrency))
+            await stop.wait()
+            # The job in hand finishes; procrastinate re-queues nothing it had not started.
+            job.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await job
+    finally:
+        await storage.close()
+        await engine.dispose()
+
+
+@cli.command()
+def reprocess(
+    every: Annotated[
+        bool, typer.Option("--all", help="Every image, not only pending ones.")
+    ] = False,
+) -> None:
+    """Queue the background job again for images that have not been processed."""
+    count = asyncio.run(_reprocess(_settings(), every))
+    out.print(f"{count} image(s) queued.")
+
+
+async def _reprocess(settings: Settings, every: bool) -> int:
+    settings = await _preflight(settings)
+    assert settings.database_url is not None
+    engine = create_engine(settings.database_url, pool_size=1)
+    queue = make_queue(settings.database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            ids = await image_repository.ids_to_process(session, every=every)
+        async with queue.open_async():
+            for image_id in ids:
+                await enqueue(queue, image_id)
+        return len(ids)
+    finally:
         await engine.dispose()
 
 

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
 
     # Every storage call is bounded so a hung S3 server turns into a 503, not a hang.
     storage_timeout_seconds: float = Field(default=20.0, gt=0)
+    # Run background jobs (text recognition) inside `reactbin serve`. Unset: yes
+    # for the embedded quick-start, no when DATABASE_URL is set (run `reactbin worker`).
+    run_worker: bool | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
 
@@ -109,6 +112,10 @@ class Settings(BaseSettings):
         if self.storage_backend is not None:
             return self.storage_backend
         return "s3" if (self.s3_endpoint_url or self.s3_bucket_name) else "local"
+
+    @property
+    def worker_in_process(self) -> bool:
+        return self.run_worker if self.run_worker is not None else self.database_url is None
 
     @property
     def embedded_database(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,13 +19,16 @@ from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.embedded import start_embedded_postgres
 from app.errors import install_error_handlers
+from app.images.receive import sweep_stale_spool_files
 from app.images.router import files_router
 from app.images.router import router as images_router
+from app.jobs.queue import WorkerResources, make_queue, run_worker
 from app.logging import RequestIdMiddleware, configure_logging
 from app.ops.router import router as ops_router
 from app.pagination import CursorCodec
 from app.storage.factory import open_storage
 from app.tags.router import router as tags_router
+from app.web.router import router as web_router
 
 log = structlog.get_logger()
 
@@ -34,7 +39,8 @@ async def prepare_database(settings: Settings) -> Settings:
         return settings
     url = await anyio.to_thread.run_sync(start_embedded_postgres, settings.data_dir)
     await anyio.to_thread.run_sync(migrate.upgrade, url)
-    return settings.model_copy(update={"database_url": url})
+    in_process = settings.run_worker if settings.run_worker is not None else True
+    return settings.model_copy(update={"database_url": url, "run_worker": in_process})
 
 
 @asynccontextmanager
@@ -51,13 +57,33 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = create_engine(settings.database_url)
     app.state.sessionmaker = create_sessionmaker(app.state.engine)
     app.state.storage = await open_storage(settings)
-    log.info("app.started", storage=settings.resolved_storage_backend)
+    stale_after = settings.upload_total_timeout_seconds + 2 * settings.storage_timeout_seconds
+    swept = await anyio.to_thread.run_sync(
+        sweep_stale_spool_files, settings.upload_tmp_dir, stale_after
+    )
+    if swept:
+        log.info("app.swept_spool_files", count=swept)
+    app.state.queue = make_queue(settings.database_url)
+    await app.state.queue.open_async()
+    worker = _start_worker(app) if settings.worker_in_process else None
+    log.info("app.started", storage=settings.resolved_storage_backend, worker=worker is not None)
     try:
         yield
     finally:
+        if worker is not None:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        await app.state.queue.close_async()
         await app.state.storage.close()
         await app.state.engine.dispose()
         log.info("app.stopped")
+
+
+def _start_worker(app: FastAPI) -> asyncio.Task[None]:
+    """The quick-start runs its background jobs in the server process itself."""
+    resources = WorkerResources(app.state.sessionmaker, app.state.storage, app.state.settings)
+    return asyncio.create_task(run_worker(app.state.queue, resources), name="reactbin-worker")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -72,6 +98,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
-    for router in (auth_router, images_router, tags_router, files_router, ops_router):
+    for router in (auth_router, images_router, tags_router, files_router, ops_router, web_router):
         app.include_router(router)
     return app

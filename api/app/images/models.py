@@ -49,6 +49,8 @@ class Image(Base):
         TSVECTOR, Computed(SEARCH_VECTOR, persisted=True), deferred=True
     )
     phash: Mapped[int | None] = mapped_column(BigInteger)
+    # When the background job (text recognition) last finished; NULL: pending.
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
+from app.config import Settings
 from app.errors import BadRequest, ReactbinError, TooLarge, Unprocessable, UnsupportedMedia
 
 MAX_FIELDS = 64
@@ -231,3 +233,32 @@ async def receive_upload(
     except BaseException:
         parser.abort()
         raise
+
+
+def sweep_stale_spool_files(tmp_dir: Path | None, older_than_seconds: float) -> int:
+    """Delete upload spool files a killed process left behind; returns how many.
+
+    Only files older than any live upload can be (the total upload timeout plus
+    the storage time) are touched, so several processes may share the directory."""
+    directory = Path(tmp_dir or tempfile.gettempdir())
+    cutoff = time.time() - older_than_seconds
+    removed = 0
+    for path in directory.glob(f"{TEMP_PREFIX}*"):
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except OSError:  # raced with another process, or not ours to delete
+            continue
+    return removed
+
+
+async def receive_image_upload(request: Request, settings: Settings) -> ReceivedUpload:
+    """`receive_upload` with the limits from the settings (API and web upload alike)."""
+    return await receive_upload(
+        request,
+        max_file_bytes=settings.max_upload_bytes,
+        tmp_dir=settings.upload_tmp_dir,
+        idle_timeout=settings.upload_idle_timeout_seconds,
+        total_timeout=settings.upload_total_timeout_seconds,
+    )

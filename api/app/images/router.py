@@ -9,13 +9,15 @@ from app.dependencies import CursorDep, SessionDep, SettingsDep, StorageDep
 from app.errors import Unprocessable
 from app.images import service
 from app.images.files import serve_object
-from app.images.receive import receive_upload
+from app.images.receive import receive_image_upload
 from app.images.schemas import (
     DuplicateDetail,
     FieldError,
+    ImageCreated,
     ImagePage,
     ImageRead,
     ImageUpdate,
+    SimilarPage,
     normalize_tag,
 )
 from app.images.upload import upload_image
@@ -66,7 +68,7 @@ def normalized_tags(tags: list[str]) -> list[str]:
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    response_model=ImageRead,
+    response_model=ImageCreated,
     openapi_extra=_UPLOAD_BODY,
     responses={
         **_ERRORS,
@@ -82,23 +84,20 @@ async def create_image(
     session: SessionDep,
     storage: StorageDep,
     settings: SettingsDep,
-) -> ImageRead:
+) -> ImageCreated:
     """Upload one image (multipart: `file`, and optional `title`, `description`, `tags`)."""
     # The body is read only here, after the owner dependency passed: a request
     # without a valid token is refused before a byte of the upload is read.
-    received = await receive_upload(
-        request,
-        max_file_bytes=settings.max_upload_bytes,
-        tmp_dir=settings.upload_tmp_dir,
-        idle_timeout=settings.upload_idle_timeout_seconds,
-        total_timeout=settings.upload_total_timeout_seconds,
-    )
+    received = await receive_image_upload(request, settings)
     try:
-        image = await upload_image(session, storage, settings, received)
+        image = await upload_image(session, storage, settings, received, request.app.state.queue)
     finally:
         received.discard()
     response.headers["Location"] = f"{settings.api_base_url}/api/v1/images/{image.id}"
-    return service.to_read(image, settings.api_base_url)
+    created = service.to_read(image, settings.api_base_url)
+    return ImageCreated(
+        **created.model_dump(), near_duplicates=await service.near_duplicates(session, image)
+    )
 
 
 @router.get("", response_model=ImagePage, responses={422: {"description": "Bad limit or cursor"}})
@@ -136,6 +135,13 @@ async def random_image(
 async def get_image(image_id: str, session: SessionDep, settings: SettingsDep) -> ImageRead:
     image = await service.get_image(session, image_id)
     return service.to_read(image, settings.api_base_url)
+
+
+@router.get("/{image_id}/similar", response_model=SimilarPage, responses=_ERRORS)
+async def similar_images(image_id: str, session: SessionDep, settings: SettingsDep) -> SimilarPage:
+    """Images that look alike (perceptual hash), closest first."""
+    images = await service.similar_images(session, image_id)
+    return SimilarPage(items=[service.to_read(image, settings.api_base_url) for image in images])
 
 
 @router.patch("/{image_id}", response_model=ImageRead, responses=_ERRORS)

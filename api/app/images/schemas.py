@@ -129,6 +129,24 @@ class ImageRead(BaseModel):
     updated_at: datetime
 
 
+class NearDuplicate(BaseModel):
+    id: str
+    distance: int = Field(
+        description="Differing bits of the 64-bit perceptual hash (0: looks identical)."
+    )
+
+
+class ImageCreated(ImageRead):
+    near_duplicates: list[NearDuplicate] = Field(
+        default_factory=list,
+        description="Images already in the library that look the same (re-encoded, resized...).",
+    )
+
+
+class SimilarPage(BaseModel):
+    items: list[ImageRead]
+
+
 class ImagePage(BaseModel):
     items: list[ImageRead]
     next_cursor: str | None = Field(

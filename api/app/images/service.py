@@ -15,7 +15,8 @@ from app.errors import NotFound, ServiceUnavailable, Unprocessable
 from app.ids import is_valid_id, new_id
 from app.images import keys, repository
 from app.images.models import Image
-from app.images.schemas import ImageRead, ImageUpdate
+from app.images.schemas import ImageRead, ImageUpdate, NearDuplicate
+from app.imaging.hashing import NEAR_DUPLICATE_DISTANCE
 from app.pagination import CursorCodec, InvalidCursor
 from app.search import repository as search_repository
 from app.search.query import ParsedQuery, parse_query
@@ -173,3 +174,26 @@ async def delete_image(session: AsyncSession, storage: Storage, image_id: str) -
         log.warning("image.delete_objects_failed", image_id=image_id, error=str(exc))
         return
     log.info("image.deleted", image_id=image_id, objects=deleted)
+
+
+# /similar lists looser matches (crops, overlays) than the near-duplicate warning.
+SIMILAR_BITS = 2 * NEAR_DUPLICATE_DISTANCE
+
+
+async def near_duplicates(session: AsyncSession, image: Image) -> list[NearDuplicate]:
+    if image.phash is None:
+        return []
+    found = await repository.look_alikes(
+        session, image.phash, exclude=image.id, max_distance=NEAR_DUPLICATE_DISTANCE, limit=10
+    )
+    return [NearDuplicate(id=other.id, distance=bits) for other, bits in found]
+
+
+async def similar_images(session: AsyncSession, image_id: str) -> list[Image]:
+    image = await get_image(session, image_id)
+    if image.phash is None:
+        return []
+    found = await repository.look_alikes(
+        session, image.phash, exclude=image.id, max_distance=SIMILAR_BITS, limit=50
+    )
+    return [other for other, _ in found]

@@ -14,25 +14,24 @@ row never points to a missing object, and nothing confirmed is lost.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
-import tempfile
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import PurePosixPath, PureWindowsPath
 
 import anyio
+import procrastinate
 import structlog
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.errors import Duplicate, ServiceUnavailable, Unprocessable, UnsupportedMedia
+from app.errors import Duplicate, ServiceUnavailable, Unprocessable
 from app.ids import new_id
 from app.images import keys, repository
 from app.images.models import Image
-from app.images.receive import TEMP_PREFIX, ReceivedUpload
+from app.images.preparation import PreparedImage, inspect
+from app.images.receive import ReceivedUpload
 from app.images.schemas import (
     MAX_TITLE,
     FieldError,
@@ -41,10 +40,7 @@ from app.images.schemas import (
     clean_title,
     split_tag_fields,
 )
-from app.imaging.errors import ImagingError, UnsupportedImageType
-from app.imaging.probe import ImageLimits, ProbeResult, probe_image
-from app.imaging.sanitize import sanitize
-from app.imaging.thumbnails import make_thumbnail
+from app.jobs.processing import enqueue
 from app.storage import Storage, StorageError
 
 log = structlog.get_logger()
@@ -89,93 +85,80 @@ def parse_fields(received: ReceivedUpload) -> UploadFields:
         raise Unprocessable(str(exc)) from None
 
 
-def limits_from(settings: Settings) -> ImageLimits:
-    return ImageLimits(
-        max_pixels=settings.max_image_pixels,
-        max_side=settings.max_image_side,
-        max_frames=settings.max_image_frames,
-        max_total_pixels=settings.max_image_total_pixels,
-    )
+def cleanup_budget(settings: Settings) -> float:
+    """How long a failed upload may spend deleting what it wrote before answering.
+
+    The failed storage call may already have taken a whole storage timeout, and
+    with a hung S3 each delete would take as long again. The deletes run together
+    and get a quarter of it, so an upload that meets a hung S3 answers within 1.25
+    timeouts (25 s by default); whatever is not deleted by then is an orphan for
+    `reactbin check --repair`.
+    """
+    return settings.storage_timeout_seconds / 4
 
 
-@dataclass
-class PreparedImage:
-    """What will be stored: the cleaned file (a temp file), its facts, its thumbnail."""
-
-    path: Path
-    probe: ProbeResult
-    sha256: str
-    size: int
-    thumbnail: bytes
-
-    def discard(self) -> None:
-        self.path.unlink(missing_ok=True)
-
-
-def _prepare(raw: Path, limits: ImageLimits) -> PreparedImage:
-    """Blocking: probe, clean (no EXIF/GPS, no smuggled bytes), hash and thumbnail."""
-    probe = probe_image(raw, limits)
-    fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=raw.parent)
-    os.close(fd)
-    clean = Path(name)
-    try:
-        sanitize(raw, clean, probe)
-        digest = hashlib.sha256()
-        with clean.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        # The thumbnail is made from exactly the bytes that will be served.
-        thumbnail = make_thumbnail(clean)
-        return PreparedImage(clean, probe, digest.hexdigest(), clean.stat().st_size, thumbnail)
-    except BaseException:
-        clean.unlink(missing_ok=True)
-        raise
-
-
-async def _inspect(received: ReceivedUpload, settings: Settings) -> PreparedImage:
-    assert received.file_path is not None
-    try:
-        # Pillow decodes on the CPU for up to seconds on hostile files: never on the event loop.
-        return await anyio.to_thread.run_sync(_prepare, received.file_path, limits_from(settings))
-    except UnsupportedImageType as exc:
-        raise UnsupportedMedia(exc.message) from None
-    except ImagingError as exc:
-        raise Unprocessable(exc.message) from None
-
-
-async def _discard(storage: Storage, object_keys: list[str], reason: str) -> None:
-    for key in object_keys:
+async def _discard(storage: Storage, object_keys: list[str], reason: str, budget: float) -> None:
+    async def delete(key: str) -> None:
         try:
             await storage.delete(key)
         except StorageError:
             # Left for `reactbin check --repair`: an object without a row is harmless.
             log.warning("upload.orphan_left", key=key, reason=reason)
 
+    with anyio.move_on_after(budget) as scope:
+        async with anyio.create_task_group() as group:
+            for key in object_keys:
+                group.start_soon(delete, key)
+    if scope.cancelled_caught:
+        log.warning("upload.orphan_left", keys=object_keys, reason=f"{reason}; clean-up timed out")
 
-async def _store_objects(storage: Storage, object_keys: list[str], image: PreparedImage) -> None:
+
+async def _store_objects(
+    storage: Storage, object_keys: list[str], image: PreparedImage, budget: float
+) -> None:
     original, thumbnail = object_keys
     try:
         await storage.put_file(original, image.path, image.probe.mime_type)
         await storage.put_bytes(thumbnail, image.thumbnail, "image/webp")
     except StorageError as exc:
         log.warning("upload.storage_failed", key=original, error=str(exc))
-        await _discard(storage, object_keys, "storage failed")
+        await _discard(storage, object_keys, "storage failed", budget)
         raise ServiceUnavailable("Storage is unavailable; the upload was not saved.") from exc
 
 
 async def upload_image(
-    session: AsyncSession, storage: Storage, settings: Settings, received: ReceivedUpload
+    session: AsyncSession,
+    storage: Storage,
+    settings: Settings,
+    received: ReceivedUpload,
+    queue: procrastinate.App | None = None,
 ) -> Image:
     fields = parse_fields(received)
-    prepared = await _inspect(received, settings)
+    prepared = await inspect(received, settings)
     try:
-        return await _save(session, storage, fields, prepared)
+        image = await _save(session, storage, fields, prepared, cleanup_budget(settings))
     finally:
         prepared.discard()
+    if queue is not None:
+        await _enqueue_processing(queue, image.id)
+    return image
+
+
+async def _enqueue_processing(queue: procrastinate.App, image_id: str) -> None:
+    # The image is saved whatever happens here; `reactbin reprocess` catches up
+    # on any image whose job could not be queued.
+    try:
+        await enqueue(queue, image_id)
+    except Exception as exc:  # the queue is best effort, the upload is not
+        log.warning("upload.enqueue_failed", image_id=image_id, error=type(exc).__name__)
 
 
 async def _save(
-    session: AsyncSession, storage: Storage, fields: UploadFields, prepared: PreparedImage
+    session: AsyncSession,
+    storage: Storage,
+    fields: UploadFields,
+    prepared: PreparedImage,
+    budget: float,
 ) -> Image:
     # Duplicates are judged on the stored (cleaned) bytes: the same upload always
     # cleans to the same bytes, and the hash is also the file's ETag.
@@ -185,7 +168,7 @@ async def _save(
     image_id, probe = new_id(), prepared.probe
     original = keys.original_key(image_id, probe.extension)
     thumbnail = keys.thumbnail_key(image_id)
-    await _store_objects(storage, [original, thumbnail], prepared)
+    await _store_objects(storage, [original, thumbnail], prepared, budget)
     image = Image(
         id=image_id,
         title=fields.title,
@@ -201,6 +184,7 @@ async def _save(
         original_key=original,
         thumbnail_key=thumbnail,
         thumbnail_bytes=len(prepared.thumbnail),
+        phash=prepared.phash,
     )
     try:
         session.add(image)
@@ -210,12 +194,12 @@ async def _save(
     except IntegrityError:
         # Two identical uploads raced; the unique sha256 index picked the winner.
         await session.rollback()
-        await _discard(storage, [original, thumbnail], "duplicate")
+        await _discard(storage, [original, thumbnail], "duplicate", budget)
         winner = await repository.id_by_sha256(session, prepared.sha256)
         raise Duplicate("This image is already in the library.", id=winner or "") from None
     except (DBAPIError, OSError) as exc:
         await session.rollback()
-        await _discard(storage, [original, thumbnail], "database failed")
+        await _discard(storage, [original, thumbnail], "database failed", budget)
         raise ServiceUnavailable("The database is unavailable; the upload was not saved.") from exc
     log.info("image.uploaded", image_id=image_id, bytes=prepared.size, mime=probe.mime_type)
     return await repository.get(session, image_id) or image

@@ -24,9 +24,17 @@ def _database_url() -> str:
     return configured
 
 
+def _include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    # procrastinate's tables belong to its own schema file (migration 0004), not our models.
+    return not (type_ == "table" and name is not None and name.startswith("procrastinate_"))
+
+
 def _run(connection: Connection) -> None:
     context.configure(
-        connection=connection, target_metadata=target_metadata, compare_server_default=True
+        connection=connection,
+        target_metadata=target_metadata,
+        compare_server_default=True,
+        include_name=_include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

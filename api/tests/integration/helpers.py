@@ -86,7 +86,10 @@ class State:
     async def wipe(self) -> None:
         async with self.sessionmaker() as session:
             await session.execute(
-                text("TRUNCATE images, tags, image_tags, owner_token_versions, search_words")
+                text(
+                    "TRUNCATE images, tags, image_tags, owner_token_versions, search_words, "
+                    "procrastinate_jobs CASCADE"
+                )
             )
             await session.commit()
         for key in await self.object_keys():

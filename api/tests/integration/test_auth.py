@@ -118,6 +118,9 @@ def _bad_tokens(settings: Settings) -> dict[str, str]:
         "no exp": jwt.encode(
             {"sub": settings.owner_username, "iat": now}, _secret(settings), algorithm="HS256"
         ),
+        "not yet valid": jwt.encode(
+            {**valid_claims, "nbf": now + timedelta(hours=1)}, _secret(settings), algorithm="HS256"
+        ),
         "other subject": jwt.encode(
             {**valid_claims, "sub": "mallory"}, _secret(settings), algorithm="HS256"
         ),
@@ -137,6 +140,7 @@ def _bad_tokens(settings: Settings) -> dict[str, str]:
         "wrong key",
         "expired",
         "no exp",
+        "not yet valid",
         "other subject",
         "tampered payload",
         "truncated signature",
@@ -187,3 +191,30 @@ async def test_sign_out_everywhere_invalidates_earlier_tokens(
         "/api/v1/auth/me", headers={"Authorization": f"Bearer {fresh.json()['access_token']}"}
     )
     assert me.status_code == 200
+
+
+async def test_noop_auth_lets_anyone_write_when_explicitly_allowed(make_app, state: State) -> None:  # type: ignore[no-untyped-def]
+    async for app in make_app(auth_provider="noop", reactbin_allow_noop_auth=True):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as anyone:
+            response = await upload(anyone, png_bytes(90))
+            assert response.status_code == 201
+            assert (await anyone.get("/api/v1/auth/me")).json()["username"] == "owner"
+
+
+async def test_failed_logins_are_logged_without_the_password(
+    client: httpx.AsyncClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await client.post(
+        "/api/v1/auth/token", data={"username": "owner", "password": "hunter2-very-secret"}
+    )
+    logged = capsys.readouterr().err
+    assert "auth.login_failed" in logged
+    assert "hunter2-very-secret" not in logged
+
+
+async def test_a_huge_password_is_refused_without_hashing(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/auth/token", data={"username": "owner", "password": "x" * 100_000}
+    )
+    assert response.status_code in (401, 422)

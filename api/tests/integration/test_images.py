@@ -14,6 +14,7 @@ async def test_get_and_unknown_id(
     image = await create_image(authed_client, png_bytes(1), title="hello")
     response = await client.get(f"/api/v1/images/{image['id']}")
     assert response.status_code == 200
+    image.pop("near_duplicates")  # only the upload answer says what it resembles
     assert response.json() == image
     for unknown in ("AAAAAAAAAA", "nope", "../../etc", "x" * 300):
         missing = await client.get(f"/api/v1/images/{unknown}")
@@ -163,6 +164,7 @@ async def test_patch_refusals_are_422_and_change_nothing(
     image = await create_image(authed_client, png_bytes(1), title="same", tags="x")
     response = await authed_client.patch(f"/api/v1/images/{image['id']}", json=payload)
     assert response.status_code == 422
+    image.pop("near_duplicates")
     assert (await authed_client.get(f"/api/v1/images/{image['id']}")).json() == image
 
 

@@ -225,6 +225,16 @@ NOT_IMAGES = {
     "bmp": (b"BM" + b"\x00" * 60, "cat.png", "image/png"),
     "text": (b"just some text", "cat.png", "image/png"),
     "elf": (b"\x7fELF\x02\x01\x01" + b"\x00" * 64, "cat.gif", "image/gif"),
+    "mvg": (
+        b"push graphic-context\nviewbox 0 0 640 480\nimage over 0,0 0,0 'https://x/y.jpg'\n",
+        "cat.png",
+        "image/png",
+    ),
+    "eps": (
+        b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 100 100\nshowpage\n",
+        "cat.jpg",
+        "image/jpeg",
+    ),
 }
 
 
@@ -354,3 +364,34 @@ async def test_malformed_multipart_is_4xx(authed_client: httpx.AsyncClient, stat
     )
     assert 400 <= response.status_code < 500
     await state.assert_nothing_stored()
+
+
+AWKWARD = [
+    "rgba.png",
+    "palette_transparent.png",
+    "gray16.png",
+    "la.png",
+    "cmyk.jpg",
+    "bilevel.png",
+    "strip_1x30000.png",
+    "animated.png",
+    "animated.webp",
+]
+
+
+@pytest.mark.parametrize("name", AWKWARD)
+async def test_awkward_but_valid_images_upload_with_a_thumbnail(
+    client: httpx.AsyncClient, authed_client: httpx.AsyncClient, name: str
+) -> None:
+    from pathlib import Path
+
+    from PIL import Image as PILImage
+
+    data = (Path(__file__).resolve().parents[1] / "samples" / name).read_bytes()
+    image = await create_image(authed_client, data)
+    thumb = await client.get(image["thumbnail_url"])
+    assert thumb.status_code == 200
+    decoded = PILImage.open(io.BytesIO(thumb.content))
+    assert decoded.format == "WEBP"
+    assert max(decoded.size) <= 320
+    assert min(decoded.size) >= 1

@@ -1,0 +1,68 @@
+"""The job that runs after an upload: read the caption printed in the image.
+
+The upload never waits for it. It retries with back-off when storage or the
+database is briefly away, and an image deleted meanwhile is simply skipped.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import anyio
+import procrastinate
+import structlog
+from sqlalchemy import func, update
+
+from app.images import repository
+from app.images.models import Image
+from app.jobs.queue import PROCESS_IMAGE, WorkerResources
+from app.storage import ObjectNotFound
+
+log = structlog.get_logger()
+
+
+def _recognise(path: Path) -> str | None:
+    from app.imaging.ocr import extract_text  # heavy: loaded in workers only
+
+    return extract_text(path)
+
+
+async def process_image(resources: WorkerResources, image_id: str) -> None:
+    async with resources.sessionmaker() as session:
+        image = await repository.get(session, image_id)
+    if image is None:
+        log.info("job.image_gone", image_id=image_id)
+        return
+    try:
+        stored = await resources.storage.get(image.original_key)
+    except ObjectNotFound:
+        log.warning("job.original_missing", image_id=image_id)
+        return
+    with tempfile.NamedTemporaryFile(
+        prefix="reactbin-job-", dir=resources.settings.upload_tmp_dir
+    ) as handle:
+        async for chunk in stored.body:
+            handle.write(chunk)
+        handle.flush()
+        text = await anyio.to_thread.run_sync(_recognise, Path(handle.name))
+    async with resources.sessionmaker() as session:
+        # Only fill what nobody has written: the owner's correction always wins.
+        await session.execute(
+            update(Image)
+            .where(Image.id == image_id, Image.ocr_text.is_(None))
+            .values(ocr_text=text)
+        )
+        await session.execute(
+            update(Image).where(Image.id == image_id).values(processed_at=func.now())
+        )
+        await session.commit()
+    log.info("job.image_processed", image_id=image_id, text_found=text is not None)
+
+
+async def process_image_task(context: procrastinate.JobContext, image_id: str) -> None:
+    await process_image(context.additional_context["resources"], image_id)
+
+
+async def enqueue(queue: procrastinate.App, image_id: str) -> None:
+    await queue.configure_task(PROCESS_IMAGE).defer_async(image_id=image_id)

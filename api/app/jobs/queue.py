@@ -1,0 +1,67 @@
+"""The background job queue: procrastinate, on the same PostgreSQL.
+
+No broker to run or back up, and any number of `reactbin worker` processes on
+any number of machines share the queue safely (jobs are locked in the database).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import procrastinate
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.storage import Storage
+
+QUEUE = "images"
+PROCESS_IMAGE = "process_image"
+
+
+@dataclass(frozen=True)
+class WorkerResources:
+    """What a job needs, handed to the worker as procrastinate's additional context."""
+
+    sessionmaker: async_sessionmaker[AsyncSession]
+    storage: Storage
+    settings: Settings
+
+
+def libpq_url(database_url: str) -> str:
+    """psycopg speaks libpq URLs: the same URL without SQLAlchemy's driver name."""
+    return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def make_queue(database_url: str) -> procrastinate.App:
+    connector = procrastinate.PsycopgConnector(
+        conninfo=libpq_url(database_url), min_size=1, max_size=4
+    )
+    from app.jobs.processing import process_image_task
+
+    queue = procrastinate.App(connector=connector)
+    # Registered per App (not through a shared Blueprint): a task object
+    # remembers one App, and tests run several.
+    queue.task(
+        name=PROCESS_IMAGE,
+        queue=QUEUE,
+        pass_context=True,
+        retry=procrastinate.RetryStrategy(max_attempts=5, exponential_wait=5),
+    )(process_image_task)
+    return queue
+
+
+async def run_worker(
+    queue: procrastinate.App, resources: WorkerResources, *, wait: bool = True, concurrency: int = 1
+) -> None:
+    """Process jobs; with `wait=False`, return once the queue is empty (tests, one-off runs)."""
+    options: dict[str, Any] = {
+        "queues": [QUEUE],
+        "wait": wait,
+        "concurrency": concurrency,
+        "install_signal_handlers": False,
+        "additional_context": {"resources": resources},
+        "delete_jobs": "successful",
+        "listen_notify": wait,
+    }
+    await queue.run_worker_async(**options)

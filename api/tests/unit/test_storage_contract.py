@@ -1,0 +1,93 @@
+"""The Storage contract, on the backends that need no server (local disk, memory).
+The S3 backend runs the same operations against SeaweedFS in the integration suite."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from app.storage import ObjectNotFound, Storage, StorageError
+from app.storage.base import delete_prefix
+from app.storage.local import LocalStorage
+from app.storage.memory import MemoryStorage
+
+
+@pytest.fixture(params=["local", "memory"])
+async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
+    backend: Storage = (
+        await LocalStorage(tmp_path / "objects").open()
+        if request.param == "local"
+        else await MemoryStorage().open()
+    )
+    yield backend
+    await backend.close()
+
+
+async def _read(storage: Storage, key: str, byte_range: tuple[int, int] | None = None) -> bytes:
+    stored = await storage.get(key, byte_range)
+    data = b"".join([chunk async for chunk in stored.body])
+    assert stored.size == len(data)
+    return data
+
+
+async def test_put_get_head_list_delete(storage: Storage, tmp_path: Path) -> None:
+    source = tmp_path / "upload.bin"
+    source.write_bytes(bytes(range(256)) * 1000)
+    await storage.put_file("images/a/original.gif", source, "image/gif")
+    await storage.put_bytes("images/a/thumbnail.webp", b"RIFFxxxxWEBP", "image/webp")
+    await storage.put_bytes("images/b/original.png", b"png", "image/png")
+    assert await _read(storage, "images/a/original.gif") == source.read_bytes()
+    assert await _read(storage, "images/a/original.gif", (10, 19)) == source.read_bytes()[10:20]
+    assert (await storage.head("images/a/original.gif")).size == 256_000
+    keys = [info.key async for info in storage.list("images/a/")]
+    assert keys == ["images/a/original.gif", "images/a/thumbnail.webp"]
+    assert await delete_prefix(storage, "images/a/") == 2
+    assert [info.key async for info in storage.list("")] == ["images/b/original.png"]
+    await storage.delete("images/a/never-existed")  # not an error
+    await storage.ping()
+
+
+async def test_missing_objects(storage: Storage) -> None:
+    with pytest.raises(ObjectNotFound):
+        await storage.get("nope")
+    with pytest.raises(ObjectNotFound):
+        await storage.head("nope")
+
+
+async def test_local_storage_refuses_keys_that_leave_its_root(tmp_path: Path) -> None:
+    storage = await LocalStorage(tmp_path / "objects").open()
+    for key in ("../escape", "images/../../escape", "/etc/passwd"):
+        with pytest.raises(StorageError):
+            await storage.put_bytes(key, b"x", "text/plain")
+    assert not (tmp_path / "escape").exists()
+
+
+async def test_local_writes_are_atomic(tmp_path: Path) -> None:
+    storage = await LocalStorage(tmp_path / "objects").open()
+    await storage.put_bytes("k", b"first", "text/plain")
+    await storage.put_bytes("k", b"second", "text/plain")
+    assert await _read(storage, "k") == b"second"
+    leftovers = [p.name for p in (tmp_path / "objects").iterdir()]
+    assert leftovers == ["k"]
+
+
+def test_stale_upload_spool_files_are_swept(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from app.images.receive import TEMP_PREFIX, sweep_stale_spool_files
+
+    old, fresh, other = (
+        tmp_path / f"{TEMP_PREFIX}old",
+        tmp_path / f"{TEMP_PREFIX}new",
+        tmp_path / "keep.txt",
+    )
+    for path in (old, fresh, other):
+        path.write_bytes(b"x")
+    an_hour_ago = time.time() - 3600
+    os.utime(old, (an_hour_ago, an_hour_ago))
+    os.utime(other, (an_hour_ago, an_hour_ago))
+    assert sweep_stale_spool_files(tmp_path, older_than_seconds=600) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([fresh.name, other.name])
