@@ -2,7 +2,8 @@
 
 from app.auth.models import OwnerTokenVersion
 from app.images.models import Image, ImageTag
+from app.renditions.models import Rendition
 from app.search.models import SearchWord
 from app.tags.models import Tag
 
-__all__ = ["Image", "ImageTag", "OwnerTokenVersion", "SearchWord", "Tag"]
+__all__ = ["Image", "ImageTag", "OwnerTokenVersion", "Rendition", "SearchWord", "Tag"]

@@ -51,6 +51,10 @@ class Image(Base):
     phash: Mapped[int | None] = mapped_column(BigInteger)
     # When the background job (text recognition) last finished; NULL: pending.
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the renditions were last (re)built; NULL: pending.
+    renditions_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Shares counted by the Tenor-compatible `registershare` (orders `featured`).
+    share_count: Mapped[int] = mapped_column(Integer, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

@@ -4,6 +4,7 @@ import itertools
 import random
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import ExifTags, Image, ImageDraw, ImageEnhance
@@ -37,6 +38,10 @@ def _shapes(seed: int, size: tuple[int, int] = (400, 300)) -> Image.Image:
     return im
 
 
+def _shapes_of(seed: int) -> Callable[[], Image.Image]:
+    return lambda: _shapes(seed)
+
+
 def _sample(name: str) -> Callable[[], Image.Image]:
     def load() -> Image.Image:
         with Image.open(SAMPLES / name) as im:
@@ -48,7 +53,7 @@ def _sample(name: str) -> Callable[[], Image.Image]:
 # Pictures with structure. The 48 x 32 flat-colour samples are left out on purpose: with
 # almost nothing but one colour, JPEG q=60 noise alone moves them 8-10 bits (see below).
 PICTURES: dict[str, Callable[[], Image.Image]] = {
-    **{f"shapes{seed}": (lambda seed=seed: _shapes(seed)) for seed in range(6)},
+    **{f"shapes{seed}": _shapes_of(seed) for seed in range(6)},
     "shapes_large": lambda: _shapes(99, (1200, 900)),
     "noise.png": _sample("noise.png"),
     "noise.jpg": _sample("noise.jpg"),
@@ -59,7 +64,7 @@ PICTURES: dict[str, Callable[[], Image.Image]] = {
 }
 
 
-def _save(im: Image.Image, path: Path, **params: object) -> Path:
+def _save(im: Image.Image, path: Path, **params: Any) -> Path:
     im.save(path, **params)
     return path
 
