@@ -18,6 +18,7 @@ SCENARIOS: dict[str, str] = {
     "list_deep": "list, deep cursor page",
     "get": "get by id",
     "tags_prefix": "tag autocomplete",
+    "tenor_search": "Tenor-compatible /v2/search, common word (20 results)",
     "thumbnail": "thumbnail",
     "file_small": "file download (seeded, ~23 KB mean)",
     "file_large": "file download (~2 MB GIF)",
@@ -151,7 +152,7 @@ def markdown(results: dict[str, Any], plot_name: str | None) -> str:
     out.append("")
     out.append(
         f"Settings: `reactbin serve` (one uvicorn process, defaults: LOG_LEVEL=info, "
-        f"MAX_UPLOAD_BYTES=20 MiB, DB pool 10+10) against PostgreSQL "
+        f"MAX_UPLOAD_BYTES=20 MiB, DB pool {settings.get('db_pool', '10+10')}) against PostgreSQL "
         f"({settings['postgresql_settings']}) and SeaweedFS S3 (`weed mini`), all on "
         f"loopback. Load: wrk, one thread, keep-alive, 1 and 16 connections, "
         f"{settings['duration_s']} s per measurement after a warm-up pass; each scenario "

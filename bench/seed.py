@@ -231,7 +231,17 @@ class Library:
 # Columns added by later migrations that the seeder fills when they exist, the way
 # the application (not the database) would: the tags as one searchable text, and
 # "already processed" (a library in use has had its background jobs run).
-OPTIONAL_COLUMNS = ("tags_text", "processed_at")
+OPTIONAL_COLUMNS = ("tags_text", "processed_at", "phash")
+
+
+def _optional_value(column: str, row: Row) -> object:
+    if column == "tags_text":
+        return " ".join(row.meta.tags)
+    if column == "phash":
+        # Every uploaded image has its perceptual hash (the near-duplicate check at
+        # upload reads them): a stable pseudo-random one per row, from its id.
+        return int.from_bytes(hashlib.sha256(row.id.encode()).digest()[:8], "big", signed=True)
+    return row.created_at
 
 
 async def inspect_schema(connection: asyncpg.Connection) -> tuple[list[str], list[str]]:
@@ -296,10 +306,7 @@ async def _copy_batch(
                 len(image.thumbnail),
                 row.created_at,
                 row.created_at,
-                *(
-                    " ".join(meta.tags) if column == "tags_text" else row.created_at
-                    for column in optional
-                ),
+                *(_optional_value(column, row) for column in optional),
             )
         )
     names = sorted({tag for row in rows for tag in row.meta.tags})

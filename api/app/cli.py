@@ -1,4 +1,5 @@
-"""The `reactbin` command: serve, worker, migrate, check, reprocess, hash-password."""
+"""The `reactbin` command: serve, worker, migrate, check, reprocess, hash-password;
+import and export live in app/transfer/."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from app import consistency
 from app import migrate as migrations
@@ -24,9 +26,12 @@ from app.db import create_engine, create_sessionmaker
 from app.images import repository as image_repository
 from app.jobs.processing import enqueue
 from app.jobs.queue import WorkerResources, make_queue, run_worker
+from app.logging import configure_logging
 from app.main import create_app, prepare_database
+from app.renditions import rebuild as renditions_rebuild
 from app.storage import StorageError
 from app.storage.factory import open_storage
+from app.transfer.cli import register as register_transfer_commands
 
 cli = typer.Typer(help="reactbin: a self-hosted library of reaction images.", no_args_is_help=True)
 # soft_wrap: a URL or a password must never be broken across lines.
@@ -36,15 +41,24 @@ err = Console(stderr=True, soft_wrap=True)
 
 def _settings(**overrides: object) -> Settings:
     try:
-        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+        settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
     except SettingsError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
+    # Every command logs like the server (the worker's job lines as JSON in production).
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
 
 
 def _fail(message: str) -> typer.Exit:
     err.print(f"[red]error:[/red] {message}", highlight=False)
     return typer.Exit(1)
+
+
+def _reason(exc: BaseException) -> str:
+    """The driver's own words on one line (SQLAlchemy adds the statement and a help link)."""
+    reason = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    return f"{type(reason).__name__}: {reason}".splitlines()[0]
 
 
 async def _preflight(settings: Settings) -> Settings:
@@ -56,15 +70,15 @@ async def _preflight(settings: Settings) -> Settings:
         async with engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
     except Exception as exc:
-        raise _fail(
-            f"DATABASE_URL: cannot connect to PostgreSQL ({type(exc).__name__}: {exc})"
-        ) from None
+        raise _fail(f"DATABASE_URL: cannot connect to PostgreSQL ({_reason(exc)})") from None
     finally:
         await engine.dispose()
     try:
         storage = await open_storage(settings)
-        await storage.ping()
-        await storage.close()
+        try:
+            await storage.ping()
+        finally:
+            await storage.close()
     except StorageError as exc:
         raise _fail(f"S3_BUCKET_NAME / S3_ENDPOINT_URL: storage is not usable ({exc})") from None
     except OSError as exc:
@@ -101,6 +115,8 @@ def serve(
         port=settings.port,
         proxy_headers=True,
         log_level="warning",
+        # uvicorn's own lines go through our handler: JSON like the rest (app/logging.py).
+        log_config=None,
         # In-flight uploads get this long to finish after SIGTERM.
         timeout_graceful_shutdown=30,
     )
@@ -116,8 +132,8 @@ def migrate() -> None:
         return
     try:
         migrations.upgrade(settings.database_url)
-    except OSError as exc:
-        raise _fail(f"DATABASE_URL: cannot connect to PostgreSQL ({exc})") from None
+    except (OSError, DBAPIError) as exc:
+        raise _fail(f"DATABASE_URL: cannot connect to PostgreSQL ({_reason(exc)})") from None
     out.print("Database migrated to the latest version.")
 
 
@@ -137,6 +153,8 @@ def check(
     table.add_row("objects", str(report.objects))
     table.add_row("rows missing their original", str(len(report.missing_originals)))
     table.add_row("rows missing their thumbnail", str(len(report.missing_thumbnails)))
+    table.add_row("renditions (rows)", str(report.renditions))
+    table.add_row("renditions missing their object", str(len(report.missing_renditions)))
     table.add_row("orphan objects", str(len(report.orphans)))
     table.add_row("recent objects without a row (uploads in flight?)", str(report.young_orphans))
     if repair:
@@ -146,6 +164,8 @@ def check(
         out.print(f"missing original: {line}", highlight=False)
     for line in report.missing_thumbnails:
         out.print(f"missing thumbnail: {line}", highlight=False)
+    for line in report.missing_renditions:
+        out.print(f"missing rendition: {line}", highlight=False)
     for line in report.orphans:
         out.print(f"orphan: {line}", highlight=False)
     for line in report.repair_failures:
@@ -159,10 +179,12 @@ async def _check(settings: Settings, repair: bool, grace: timedelta) -> CheckRep
     assert settings.database_url is not None
     engine = create_engine(settings.database_url, pool_size=2)
     storage = await open_storage(settings)
+    queue = make_queue(settings.database_url)  # a repaired rendition is rebuilt by the workers
     try:
-        return await consistency.check(
-            create_sessionmaker(engine), storage, repair=repair, grace=grace
-        )
+        async with queue.open_async():
+            return await consistency.check(
+                create_sessionmaker(engine), storage, repair=repair, grace=grace, queue=queue
+            )
     finally:
         await storage.close()
         await engine.dispose()
@@ -172,7 +194,7 @@ async def _check(settings: Settings, repair: bool, grace: timedelta) -> CheckRep
 def worker(
     concurrency: Annotated[int, typer.Option(min=1, help="Jobs run at once.")] = 1,
 ) -> None:
-    """Run background jobs (text recognition); run as many as you like, anywhere."""
+    """Run background jobs (text recognition, renditions); run as many as you like, anywhere."""
     asyncio.run(_worker(_settings(), concurrency))
 
 
@@ -228,12 +250,42 @@ async def _reprocess(settings: Settings, every: bool) -> int:
         await engine.dispose()
 
 
+@cli.command()
+def renditions(
+    every: Annotated[
+        bool, typer.Option("--all", help="Every image, not only those without renditions.")
+    ] = False,
+    now: Annotated[
+        bool, typer.Option("--now", help="Build them in this process instead of queueing jobs.")
+    ] = False,
+) -> None:
+    """Make the renditions chat apps use (GIF sizes, MP4, WebM, WebP) for pending images."""
+    result = asyncio.run(_renditions(_settings(), every, now))
+    if not now:
+        out.print(f"{result.queued} image(s) queued.")
+        return
+    done = ", ".join(f"{count} {outcome}" for outcome, count in sorted(result.outcomes.items()))
+    out.print(f"Renditions: {done or 'nothing to do'}.", highlight=False)
+    if result.failed:
+        raise typer.Exit(1)
+
+
+async def _renditions(
+    settings: Settings, every: bool, now: bool
+) -> renditions_rebuild.RebuildResult:
+    settings = await _preflight(settings)
+    return await renditions_rebuild.run(settings, every=every, now=now)
+
+
 @cli.command("hash-password")
 def hash_password_command(
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
 ) -> None:
     """Print an argon2 hash to put in OWNER_PASSWORD instead of the password itself."""
     out.print(hash_password(password), highlight=False)
+
+
+register_transfer_commands(cli)
 
 
 def main() -> None:

@@ -9,6 +9,8 @@ from typing import Any, Literal
 import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 ASYNCPG_SCHEME = "postgresql+asyncpg://"
 MIN_JWT_SECRET_BYTES = 32
@@ -62,14 +64,30 @@ class Settings(BaseSettings):
     # Run background jobs (text recognition) inside `reactbin serve`. Unset: yes
     # for the embedded quick-start, no when DATABASE_URL is set (run `reactbin worker`).
     run_worker: bool | None = None
+    # Unset: /metrics is open (keep it off the public proxy); set: Bearer token required.
+    metrics_token: SecretStr | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
+    # Comma-separated keys for the Tenor-compatible API (/v2/...); when set, a
+    # request's `key` must be one of them. Empty: the API is open like the gallery.
+    tenor_api_keys: str = ""
 
     @field_validator("database_url")
     @classmethod
     def _asyncpg_only(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(ASYNCPG_SCHEME):
             raise ValueError(f"must start with {ASYNCPG_SCHEME}")
+        if value is not None:
+            try:
+                # Parsed now so that a typo (a port that is not a number...) is one
+                # clear line at start, not a traceback from the first connection.
+                make_url(value).port  # noqa: B018
+            except (ArgumentError, ValueError):
+                # Not the parser's message: it would repeat the URL, password included.
+                raise ValueError(
+                    "is not a valid URL (expected "
+                    "postgresql+asyncpg://user:password@host:5432/database)"
+                ) from None
         return value
 
     @field_validator("jwt_secret_key")

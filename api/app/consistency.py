@@ -7,6 +7,9 @@
   between storage and commit, or a delete that could not reach storage):
   reported once older than the grace period, so uploads in flight are left
   alone; `--repair` deletes it.
+- Renditions (app/renditions/checks.py): a row whose object is missing is
+  reported; `--repair` deletes the row and queues a rebuild. A rendition
+  object that no row names is an orphan like the above.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import anyio
+import procrastinate
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.images import keys, repository
 from app.imaging.thumbnails import make_thumbnail
+from app.renditions import checks as renditions
 from app.storage import ObjectInfo, Storage, StorageError
 
 log = structlog.get_logger()
@@ -35,6 +40,8 @@ class CheckReport:
     objects: int = 0
     missing_originals: list[str] = field(default_factory=list)
     missing_thumbnails: list[str] = field(default_factory=list)
+    renditions: int = 0
+    missing_renditions: list[str] = field(default_factory=list)  # "<id>/<format>"
     orphans: list[str] = field(default_factory=list)
     young_orphans: int = 0
     repaired: list[str] = field(default_factory=list)
@@ -42,7 +49,8 @@ class CheckReport:
 
     @property
     def consistent(self) -> bool:
-        problems = self.missing_originals + self.missing_thumbnails + self.orphans
+        problems = [*self.missing_originals, *self.missing_thumbnails]
+        problems += [*self.missing_renditions, *self.orphans]
         return not problems or len(self.repaired) == len(problems)
 
 
@@ -62,11 +70,15 @@ async def check(
     *,
     repair: bool = False,
     grace: timedelta = DEFAULT_GRACE,
+    queue: procrastinate.App | None = None,
 ) -> CheckReport:
     report = CheckReport()
+    listed_at = datetime.now(UTC)
     objects: dict[str, ObjectInfo] = {info.key: info async for info in storage.list(keys.PREFIX)}
     async with sessionmaker() as session:
         rows = await repository.all_keys(session)
+    rendition_rows = await renditions.inspect(sessionmaker, objects, listed_at)
+    report.renditions, report.missing_renditions = rendition_rows.count, rendition_rows.missing
     report.rows, report.objects = len(rows), len(objects)
     for image_id, (original, thumbnail) in rows.items():
         if original not in objects:
@@ -75,13 +87,16 @@ async def check(
             report.missing_thumbnails.append(image_id)
     cutoff = datetime.now(UTC) - grace
     for key, info in objects.items():
-        if keys.image_id_of(key) not in rows:
+        if keys.image_id_of(key) not in rows or renditions.unclaimed(key, rendition_rows.keys):
             if info.last_modified <= cutoff:
                 report.orphans.append(key)
             else:
                 report.young_orphans += 1
     if repair:
         await _repair(sessionmaker, storage, rows, report)
+        report.repaired += await renditions.repair_missing(
+            sessionmaker, report.missing_renditions, queue
+        )
     return report
 
 

@@ -28,7 +28,13 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+# The server's pool: every request holds a connection while it runs, and a
+# connection beyond the pool is opened and closed for one request (a few ms of
+# CPU), so the pool covers the concurrency a small server sees.
+SERVER_POOL_SIZE = 20
+
+
+def create_engine(url: str, *, pool_size: int = SERVER_POOL_SIZE) -> AsyncEngine:
     return create_async_engine(
         url,
         pool_size=pool_size,
@@ -37,7 +43,16 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         # replaces them so the first request after a restart does not fail.
         pool_pre_ping=True,
         pool_timeout=10,
-        connect_args={"timeout": 10, "command_timeout": 30},
+        connect_args={
+            "timeout": 10,
+            "command_timeout": 30,
+            "server_settings": {
+                # A search's plan depends on how common its word is (read the
+                # newest rows, or the few matches of a rare word): never reuse
+                # a prepared statement's generic plan, made without the word.
+                "plan_cache_mode": "force_custom_plan",
+            },
+        },
     )
 
 

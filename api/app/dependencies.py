@@ -14,12 +14,14 @@ from app.pagination import CursorCodec
 from app.storage import Storage
 
 
-def get_storage(request: Request) -> Storage:
+# `async def`: a plain `def` dependency would run in a worker thread (see
+# app/auth/dependencies.py).
+async def get_storage(request: Request) -> Storage:
     storage: Storage = request.app.state.storage
     return storage
 
 
-def get_cursor_codec(request: Request) -> CursorCodec:
+async def get_cursor_codec(request: Request) -> CursorCodec:
     codec: CursorCodec = request.app.state.cursor_codec
     return codec
 

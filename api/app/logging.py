@@ -22,25 +22,83 @@ class _StderrLogger:
     debug = info = warning = warn = error = critical = exception = fatal = log = msg
 
 
+# Defence in depth: no event should carry these, but if one ever does, the value
+# never reaches a log line (keys compared case-insensitively, by substring).
+_SECRET_KEY_PARTS = ("password", "token", "secret", "authorization", "cookie", "csrf", "api_key")
+REDACTED = "[redacted]"
+
+
+def redact_secrets(
+    _logger: object, _method: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    for key in event_dict:
+        lowered = key.lower()
+        if any(part in lowered for part in _SECRET_KEY_PARTS):
+            event_dict[key] = REDACTED
+    return event_dict
+
+
+class _StderrHandler(logging.Handler):
+    """The standard library's records (uvicorn, procrastinate, botocore), on the same
+    stderr as ours and rendered by the same renderer, so a log is JSON throughout."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            print(self.format(record), file=sys.stderr, flush=True)
+        except Exception:
+            self.handleError(record)
+
+
 def configure_logging(level: str = "info", fmt: str = "auto") -> None:
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
     )
+    shared: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        redact_secrets,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    exceptions: structlog.types.Processor = (
+        structlog.processors.format_exc_info
+        if use_json
+        else structlog.processors.StackInfoRenderer()
+    )
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info
-            if use_json
-            else structlog.processors.StackInfoRenderer(),
-            renderer,
-        ],
+        processors=[*shared, exceptions, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=lambda *_: _StderrLogger(),
         cache_logger_on_first_use=True,
     )
+    _route_standard_logging(
+        level, [*shared, structlog.stdlib.add_logger_name], exceptions, renderer
+    )
+
+
+def _route_standard_logging(
+    level: str,
+    pre_chain: list[structlog.types.Processor],
+    exceptions: structlog.types.Processor,
+    renderer: structlog.types.Processor,
+) -> None:
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=pre_chain,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            exceptions,
+            renderer,
+        ],
+    )
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _StderrHandler)]:
+        root.removeHandler(old)  # configured again (tests build many apps): one handler
+    handler = _StderrHandler()
+    handler.setFormatter(formatter)
+    root.addHandler(handler)
+    # Libraries speak up from WARNING (botocore's and procrastinate's INFO lines are
+    # noise in production), or everything with LOG_LEVEL=debug.
+    root.setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
 
 
 class RequestIdMiddleware:

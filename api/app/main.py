@@ -24,10 +24,14 @@ from app.images.router import files_router
 from app.images.router import router as images_router
 from app.jobs.queue import WorkerResources, make_queue, run_worker
 from app.logging import RequestIdMiddleware, configure_logging
+from app.ops.metrics import MetricsMiddleware
 from app.ops.router import router as ops_router
 from app.pagination import CursorCodec
+from app.renditions.router import router as renditions_router
 from app.storage.factory import open_storage
 from app.tags.router import router as tags_router
+from app.tenor.http import TenorHttpMiddleware
+from app.tenor.router import router as tenor_router
 from app.web.router import router as web_router
 
 log = structlog.get_logger()
@@ -97,7 +101,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(TenorHttpMiddleware)
+    app.add_middleware(MetricsMiddleware)  # inside RequestId: its log lines carry the id
     app.add_middleware(RequestIdMiddleware)
     for router in (auth_router, images_router, tags_router, files_router, ops_router, web_router):
         app.include_router(router)
+    app.include_router(renditions_router)  # /f/{id}/{format}.{ext}; /f/{id}.{ext} never has a "/"
+    app.include_router(tenor_router)
     return app

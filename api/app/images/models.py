@@ -70,6 +70,9 @@ class Image(Base):
         # Keyset pagination: newest first, id breaks ties.
         Index("ix_images_created_at_id", created_at.desc(), id.desc()),
         Index("ix_images_search_vector", "search_vector", postgresql_using="gin"),
+        # Near-duplicates at upload: images sharing a band of the perceptual
+        # hash (function in migration 0006), instead of a scan of every row.
+        Index("ix_images_phash_bands", func.reactbin_phash_bands(phash), postgresql_using="gin"),
     )
 
     @property

@@ -133,7 +133,7 @@ async def random_image(
 
 @router.get("/{image_id}", response_model=ImageRead, responses=_ERRORS)
 async def get_image(image_id: str, session: SessionDep, settings: SettingsDep) -> ImageRead:
-    image = await service.get_image(session, image_id)
+    image = await service.read_image(session, image_id)
     return service.to_read(image, settings.api_base_url)
 
 
@@ -168,7 +168,7 @@ async def image_file(
     image_id: str, request: Request, session: SessionDep, storage: StorageDep
 ) -> Response:
     """The original bytes (same as `/f/{id}.{ext}`)."""
-    image = await service.get_image(session, image_id)
+    image = await service.read_image(session, image_id)
     return await serve_object(
         request,
         storage,
@@ -186,7 +186,7 @@ async def image_thumbnail(
     image_id: str, request: Request, session: SessionDep, storage: StorageDep
 ) -> Response:
     """A WebP still of the first frame, longest side at most 320 pixels."""
-    image = await service.get_image(session, image_id)
+    image = await service.read_image(session, image_id)
     return await serve_object(
         request,
         storage,

@@ -15,10 +15,12 @@ from app.errors import NotFound, ServiceUnavailable, Unprocessable
 from app.ids import is_valid_id, new_id
 from app.images import keys, repository
 from app.images.models import Image
+from app.images.repository import ImageRecord
 from app.images.schemas import ImageRead, ImageUpdate, NearDuplicate
 from app.imaging.hashing import NEAR_DUPLICATE_DISTANCE
 from app.pagination import CursorCodec, InvalidCursor
 from app.search import repository as search_repository
+from app.search import tiered
 from app.search.query import ParsedQuery, parse_query
 from app.storage import Storage, StorageError
 from app.storage.base import delete_prefix
@@ -26,7 +28,7 @@ from app.storage.base import delete_prefix
 log = structlog.get_logger()
 
 
-def to_read(image: Image, base_url: str) -> ImageRead:
+def to_read(image: Image | ImageRecord, base_url: str) -> ImageRead:
     return ImageRead(
         id=image.id,
         title=image.title,
@@ -54,6 +56,14 @@ async def get_image(session: AsyncSession, image_id: str) -> Image:
     return image
 
 
+async def read_image(session: AsyncSession, image_id: str) -> ImageRecord:
+    """Like get_image, for routes that only read: no ORM objects built."""
+    image = await repository.get_record(session, image_id) if is_valid_id(image_id) else None
+    if image is None:
+        raise NotFound("No image with that id.")
+    return image
+
+
 def _decode(codec: CursorCodec, cursor: str) -> dict[str, Any]:
     try:
         return codec.decode(cursor)
@@ -74,7 +84,7 @@ async def list_images(
     limit: int,
     cursor: str | None,
     query: str | None = None,
-) -> tuple[list[Image], str | None]:
+) -> tuple[list[ImageRecord], str | None]:
     """Newest first, or by relevance when a query is given."""
     if query is not None and query.strip():
         parsed = _parse(query)
@@ -108,14 +118,16 @@ async def _search(
     tags: Sequence[str],
     limit: int,
     cursor: str | None,
-) -> tuple[list[Image], str | None]:
+) -> tuple[list[ImageRecord], str | None]:
     digest = _query_digest(parsed.text, tags)
+    payload = _decode(codec, cursor) if cursor else None
+    if payload is not None and payload.get("q") != digest:
+        raise Unprocessable("The cursor does not belong to this search.")
+    if len(parsed.words) == 1 and not parsed.advanced:
+        return await _search_one_word(session, codec, parsed.words[0], digest, payload, tags, limit)
     after = None
-    if cursor:
-        payload = _decode(codec, cursor)
+    if payload is not None:
         try:
-            if payload["q"] != digest:
-                raise ValueError("another search")
             after = (float(payload["r"]), datetime.fromisoformat(payload["t"]), str(payload["i"]))
         except (KeyError, TypeError, ValueError):
             raise Unprocessable("The cursor does not belong to this search.") from None
@@ -127,6 +139,36 @@ async def _search(
         last, rank = page[-1]
         next_cursor = codec.encode(
             {"q": digest, "r": rank, "t": last.created_at.isoformat(), "i": last.id}
+        )
+    return [image for image, _ in page], next_cursor
+
+
+async def _search_one_word(
+    session: AsyncSession,
+    codec: CursorCodec,
+    word: str,
+    digest: str,
+    payload: dict[str, Any] | None,
+    tags: Sequence[str],
+    limit: int,
+) -> tuple[list[ImageRecord], str | None]:
+    """The common case, one word: relevance tiers (see app/search/tiered.py)."""
+    after = None
+    if payload is not None:
+        try:
+            after = (int(payload["s"]), datetime.fromisoformat(payload["t"]), str(payload["i"]))
+        except (KeyError, TypeError, ValueError):
+            raise Unprocessable("The cursor does not belong to this search.") from None
+    corrections = await search_repository.typo_corrections(session, word)
+    rows = await tiered.search_tiered(
+        session, word, corrections, tags=list(dict.fromkeys(tags)), limit=limit + 1, after=after
+    )
+    page, more = rows[:limit], len(rows) > limit
+    next_cursor = None
+    if more:
+        last, tier = page[-1]
+        next_cursor = codec.encode(
+            {"q": digest, "s": tier, "t": last.created_at.isoformat(), "i": last.id}
         )
     return [image for image, _ in page], next_cursor
 

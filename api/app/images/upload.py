@@ -41,6 +41,7 @@ from app.images.schemas import (
     split_tag_fields,
 )
 from app.jobs.processing import enqueue
+from app.renditions.job import enqueue as enqueue_renditions
 from app.storage import Storage, StorageError
 
 log = structlog.get_logger()
@@ -145,12 +146,13 @@ async def upload_image(
 
 
 async def _enqueue_processing(queue: procrastinate.App, image_id: str) -> None:
-    # The image is saved whatever happens here; `reactbin reprocess` catches up
-    # on any image whose job could not be queued.
-    try:
-        await enqueue(queue, image_id)
-    except Exception as exc:  # the queue is best effort, the upload is not
-        log.warning("upload.enqueue_failed", image_id=image_id, error=type(exc).__name__)
+    # The image is saved whatever happens here; `reactbin reprocess` and
+    # `reactbin renditions` catch up on any image whose job could not be queued.
+    for defer in (enqueue, enqueue_renditions):
+        try:
+            await defer(queue, image_id)
+        except Exception as exc:  # the queue is best effort, the upload is not
+            log.warning("upload.enqueue_failed", image_id=image_id, error=type(exc).__name__)
 
 
 async def _save(

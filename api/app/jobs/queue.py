@@ -17,6 +17,7 @@ from app.storage import Storage
 
 QUEUE = "images"
 PROCESS_IMAGE = "process_image"
+MAKE_RENDITIONS = "make_renditions"
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ def make_queue(database_url: str) -> procrastinate.App:
         conninfo=libpq_url(database_url), min_size=1, max_size=4
     )
     from app.jobs.processing import process_image_task
+    from app.renditions.job import make_renditions_task
 
     queue = procrastinate.App(connector=connector)
     # Registered per App (not through a shared Blueprint): a task object
@@ -48,6 +50,12 @@ def make_queue(database_url: str) -> procrastinate.App:
         pass_context=True,
         retry=procrastinate.RetryStrategy(max_attempts=5, exponential_wait=5),
     )(process_image_task)
+    queue.task(
+        name=MAKE_RENDITIONS,
+        queue=QUEUE,
+        pass_context=True,
+        retry=procrastinate.RetryStrategy(max_attempts=5, exponential_wait=5),
+    )(make_renditions_task)
     return queue
 
 

@@ -14,6 +14,8 @@ from app.errors import NotFound, Unprocessable
 from app.ids import is_valid_id
 from app.images import repository, service
 from app.images.schemas import FieldError, normalize_tag
+from app.renditions.formats import rendition_path
+from app.renditions.repository import renditions_for
 from app.web.pages import PageRoute, SessionDep, render
 from app.web.views import Card, Detail, thumbnail_size
 
@@ -90,6 +92,8 @@ async def image_page(
     image = service.to_read(await service.get_image(db, image_id), settings.api_base_url)
     detail = Detail.of(image, settings.api_base_url)
     oembed = f"{settings.api_base_url}/oembed?" + urlencode({"url": detail.page_url})
+    mp4 = (await renditions_for(db, [image.id])).get(image.id, {}).get("mp4")
+    mp4_url = mp4 and settings.api_base_url + rendition_path(image.id, "mp4", mp4.mime_type)
     return render(
         request,
         session,
@@ -97,6 +101,7 @@ async def image_page(
         detail=detail,
         image=image,
         oembed_url=oembed,
+        mp4_url=mp4_url,
         notice=_notice(request),
     )
 

@@ -253,3 +253,19 @@ def test_compose_binary_is_the_real_one() -> None:
     )
     assert result.returncode == 0
     assert "Docker Compose version v2." in result.stdout
+
+
+@needs_repo
+def test_dev_stack_runs_a_worker_on_the_same_configuration() -> None:
+    services = config(DEV_FILE)["services"]
+    worker, api = services["worker"], services["api"]
+    assert worker["command"] == ["reactbin", "worker"]
+    assert Path(worker["build"]["context"]) == REPO / "api"
+    assert worker["environment"] == api["environment"]
+    assert conditions(worker) == {
+        "postgres": "service_healthy",
+        "minio-init": "service_completed_successfully",
+        "migrate": "service_completed_successfully",
+    }
+    assert worker["healthcheck"]["disable"] is True  # no HTTP server to ask
+    assert "ports" not in worker

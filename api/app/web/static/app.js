@@ -48,17 +48,50 @@
     if (next) { event.preventDefault(); next.focus(); }
   }
 
-  /* ---- Grid: play the original on hover and keyboard focus ---- */
+  /* ---- Grid: play the animation on hover and keyboard focus ---- */
 
-  function setAnimated(card, on) {
-    const img = card && card.querySelector("img[data-anim]");
-    if (!img) return;
+  // The small video renditions (tinywebm, tinymp4: a fifth to a tenth of the bytes
+  // of tinygif or the original GIF) play over the thumbnail. Until the worker has
+  // made them (404), the original plays in the <img> instead.
+  function showOriginal(img, on) {
     if (on && !img.dataset.still) {
       img.dataset.still = img.src;
       img.src = img.dataset.anim;
     } else if (!on && img.dataset.still) {
       img.src = img.dataset.still;
       delete img.dataset.still;
+    }
+  }
+
+  function playSmall(card, img) {
+    const base = img.dataset.anim.replace(/\.\w+$/, "/tiny"); // "/f/<id>.gif" -> "/f/<id>/tiny"
+    const video = el("video", {
+      class: "anim", width: img.width, height: img.height, loop: true, muted: true,
+      autoplay: true, playsinline: true, "aria-hidden": "true",
+    }, [
+      el("source", { src: base + "webm.webm", type: "video/webm" }),
+      el("source", { src: base + "mp4.mp4", type: "video/mp4" }),
+    ]);
+    video.muted = true; // the property, not only the attribute, lets autoplay start
+    video.lastChild.addEventListener("error", () => {
+      video.remove();
+      img.dataset.noVideo = "1";
+      if (card.matches(":hover, :focus-within")) showOriginal(img, true);
+    });
+    img.after(video);
+  }
+
+  function setAnimated(card, on) {
+    const img = card && card.querySelector("img[data-anim]");
+    if (!img) return;
+    const video = card.querySelector("video.anim");
+    if (!on) {
+      if (video) video.remove();
+      showOriginal(img, false);
+    } else if (img.dataset.noVideo) {
+      showOriginal(img, true);
+    } else if (!video) {
+      playSmall(card, img);
     }
   }
   const cardOf = (target) => target instanceof Element ? target.closest(".card") : null;

@@ -1,0 +1,63 @@
+"""`reactbin renditions`: make renditions for images that have none (or all of them).
+
+By default the jobs are queued for the workers (any number, anywhere); with
+`now`, this process builds them one after the other and says how it went.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from app.config import Settings
+from app.db import create_engine, create_sessionmaker
+from app.jobs.queue import WorkerResources, make_queue
+from app.renditions import repository
+from app.renditions.job import Outcome, build_renditions, enqueue
+from app.storage.factory import open_storage
+
+
+@dataclass
+class RebuildResult:
+    queued: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)  # "made" / "gone" / "failed" -> count
+
+    @property
+    def failed(self) -> int:
+        return self.outcomes.get("failed", 0)
+
+
+async def run(
+    settings: Settings,
+    *,
+    every: bool,
+    now: bool,
+    progress: Callable[[str, Outcome], None] | None = None,
+) -> RebuildResult:
+    assert settings.database_url is not None
+    engine = create_engine(settings.database_url, pool_size=2)
+    sessionmaker = create_sessionmaker(engine)
+    result = RebuildResult()
+    try:
+        async with sessionmaker() as session:
+            ids = await repository.image_ids(session, pending_only=not every)
+        if not now:
+            queue = make_queue(settings.database_url)
+            async with queue.open_async():
+                for image_id in ids:
+                    await enqueue(queue, image_id)
+            result.queued = len(ids)
+            return result
+        storage = await open_storage(settings)
+        try:
+            resources = WorkerResources(sessionmaker, storage, settings)
+            for image_id in ids:
+                outcome = await build_renditions(resources, image_id)
+                result.outcomes[outcome] = result.outcomes.get(outcome, 0) + 1
+                if progress is not None:
+                    progress(image_id, outcome)
+        finally:
+            await storage.close()
+        return result
+    finally:
+        await engine.dispose()

@@ -1,0 +1,56 @@
+"""`/f/{id}/{format}.{ext}`: a rendition's bytes, served like the original.
+
+Same safety headers, strong ETag, 304 and single byte ranges as `/f/{id}.{ext}`
+(`images/files.py`). The extension must be the rendition's own: `tinygif.mp4`
+is a 404, never the GIF under another name (a browser sniffing nothing relies
+on the type the URL promises).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from app.dependencies import SessionDep, StorageDep
+from app.errors import NotFound
+from app.ids import is_valid_id
+from app.images.files import serve_object
+from app.renditions import repository
+from app.renditions.formats import EXTENSIONS, FORMATS
+from app.renditions.models import Rendition
+
+router = APIRouter(tags=["files"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such image, format, or the rendition is not made yet"},
+}
+
+
+def rendition_etag(rendition: Rendition) -> str:
+    """Changes when a rebuild writes new bytes (new row time), like a content hash would."""
+    made = int(rendition.created_at.timestamp() * 1_000_000)
+    return f'"r-{rendition.image_id}-{rendition.format}-{made:x}-{rendition.size_bytes:x}"'
+
+
+@router.head("/f/{image_id}/{filename}", include_in_schema=False)
+@router.get("/f/{image_id}/{filename}", responses=_ERRORS)
+async def rendition_file(
+    image_id: str, filename: str, request: Request, session: SessionDep, storage: StorageDep
+) -> Response:
+    """A rendition (`tinygif.gif`, `mp4.mp4`, ...): the formats of the Tenor-compatible API."""
+    fmt, _, extension = filename.partition(".")
+    rendition = None
+    if is_valid_id(image_id) and fmt in FORMATS:
+        rendition = await repository.get(session, image_id, fmt)
+    if rendition is None or EXTENSIONS.get(rendition.mime_type) != extension:
+        raise NotFound("No such rendition.")
+    return await serve_object(
+        request,
+        storage,
+        key=rendition.key,
+        size=rendition.size_bytes,
+        etag=rendition_etag(rendition),
+        media_type=rendition.mime_type,
+        filename=f"{image_id}-{fmt}.{extension}",
+    )

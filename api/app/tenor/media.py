@@ -1,0 +1,125 @@
+"""`media_formats` of a result: the image's renditions, with the original standing in.
+
+Renditions are made by the background worker some seconds after an upload
+(or never, when the job failed). Until then the original file and the WebP
+thumbnail stand in, so that every picker still works: Zulip's response schema
+requires `tinygif.url` and `mediumgif.url`, Discourse reads `gif.dims`, and
+Bluesky clients read `gif`, `tinygif` and `preview`. A stand-in is the
+original itself (full size, real dimensions and byte size), never a promise of
+a file that does not exist.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import NamedTuple, Protocol
+
+from app.renditions.formats import rendition_path
+from app.tenor.schemas import MediaFormatData
+
+THUMBNAIL_MAX_SIDE = 320  # app/imaging/thumbnails.py
+# Formats the original can stand in for: the animated ones every picker reads.
+ORIGINAL_STANDS_IN_FOR = ("gif", "mediumgif", "tinygif", "nanogif")
+
+
+class Shown(Protocol):
+    """What a result needs of an image: the ORM row or the search's lighter record."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def mime_type(self) -> str: ...
+    @property
+    def extension(self) -> str: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def duration_ms(self) -> int: ...
+    @property
+    def size_bytes(self) -> int: ...
+
+
+class RenditionFile(NamedTuple):
+    mime_type: str
+    width: int
+    height: int
+    duration: float
+    size_bytes: int
+
+
+@dataclass
+class StoredMedia:
+    """What the database knows of an image's files beyond the image row itself."""
+
+    thumbnail_bytes: int
+    renditions: dict[str, RenditionFile] = field(default_factory=dict)
+
+
+def thumbnail_dims(width: int, height: int, max_side: int = THUMBNAIL_MAX_SIDE) -> tuple[int, int]:
+    """The thumbnail's size, computed as Pillow's `Image.thumbnail` rounds it."""
+    if width <= max_side and height <= max_side:
+        return width, height
+    aspect = width / height
+    if aspect >= 1:
+        candidates = (math.floor(max_side / aspect), math.ceil(max_side / aspect))
+        other = min(candidates, key=lambda n: 0 if n == 0 else abs(aspect - max_side / n))
+        return max_side, max(other, 1)
+    candidates = (math.floor(max_side * aspect), math.ceil(max_side * aspect))
+    other = min(candidates, key=lambda n: abs(aspect - n / max_side))
+    return max(other, 1), max_side
+
+
+def original_url(image: Shown, base_url: str) -> str:
+    return f"{base_url}/f/{image.id}.{image.extension}"
+
+
+def thumbnail_url(image: Shown, base_url: str) -> str:
+    return f"{base_url}/api/v1/images/{image.id}/thumbnail"
+
+
+def media_formats(
+    image: Shown, stored: StoredMedia, base_url: str, wanted: frozenset[str] | None
+) -> dict[str, MediaFormatData]:
+    """Format name -> file, limited to `wanted` (None: every format there is)."""
+    renditions: Mapping[str, RenditionFile] = stored.renditions
+    if "preview" in renditions:
+        still = renditions["preview"]
+        preview_url = base_url + rendition_path(image.id, "preview", still.mime_type)
+    else:
+        preview_url = thumbnail_url(image, base_url)
+    formats: dict[str, MediaFormatData] = {}
+    for name, rendition in renditions.items():
+        formats[name] = {
+            "url": base_url + rendition_path(image.id, name, rendition.mime_type),
+            "dims": [rendition.width, rendition.height],
+            "duration": float(rendition.duration),
+            "preview": preview_url,
+            "size": rendition.size_bytes,
+        }
+    original: MediaFormatData = {
+        "url": original_url(image, base_url),
+        "dims": [image.width, image.height],
+        "duration": image.duration_ms / 1000,
+        "preview": preview_url,
+        "size": image.size_bytes,
+    }
+    stand_ins = list(ORIGINAL_STANDS_IN_FOR)
+    if image.mime_type == "image/webp":
+        stand_ins.append("webp")
+    for name in stand_ins:
+        formats.setdefault(name, original)
+    if "preview" not in formats:
+        formats["preview"] = {
+            "url": preview_url,
+            "dims": list(thumbnail_dims(image.width, image.height)),
+            "duration": 0.0,
+            "preview": preview_url,
+            "size": stored.thumbnail_bytes,
+        }
+    if wanted is None:
+        return formats
+    return {name: media for name, media in formats.items() if name in wanted}
