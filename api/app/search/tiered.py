@@ -18,7 +18,9 @@ planner expects to be cheaper from the word's statistics, and stops at the
 page size. The outer LIMIT stops the UNION before the lower tiers run as soon
 as the better ones fill the page. An image belongs to its best tier only (the
 NOT of the better tiers), so keyset paging on (tier, created_at, id) returns
-each match exactly once.
+each match exactly once. A word on few images (the planner's estimate, see
+FEW_MATCHES) instead reads all its matches once and sorts them by tier: same
+order, same cursors.
 
 The SQL is text built once per shape (tiers, tags, cursor): the same tree
 built with SQLAlchemy expressions cost more CPU than the query. Each tier's
