@@ -73,6 +73,8 @@ class Image(Base):
         # Near-duplicates at upload: images sharing a band of the perceptual
         # hash (function in migration 0006), instead of a scan of every row.
         Index("ix_images_phash_bands", func.reactbin_phash_bands(phash), postgresql_using="gin"),
+        # The Tenor-compatible `featured` order (most shared, then newest).
+        Index("ix_images_featured", share_count.desc(), created_at.desc(), id.desc()),
     )
 
     @property

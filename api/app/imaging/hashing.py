@@ -121,7 +121,17 @@ def perceptual_hash(path: Path) -> int:
         # JPEG only: decode at 1/2 to 1/8 scale; the hash only ever sees 32 x 32 pixels.
         image.draft(None, (_REDUCED_SIDE, _REDUCED_SIDE))
         image.load()
-        return hash_image(upright(image, jpeg_orientation(image, mime)))
+        return hash_frame(image, mime)
+
+
+def hash_frame(image: Image.Image, mime: str) -> int:
+    """`perceptual_hash` of a first frame already decoded; `image` is not modified.
+
+    For GIF, PNG and WebP this is exactly `perceptual_hash` of the file. A JPEG
+    decoded at full size hashes within a few bits of its draft-scaled hash, so
+    the upload path hashes JPEGs from the file instead (see `preparation`).
+    """
+    return hash_image(upright(image, jpeg_orientation(image, mime)))
 
 
 def to_signed(value: int) -> int:

@@ -21,7 +21,10 @@ Why it is shaped this way:
   `Image.MAX_IMAGE_PIXELS` = 89,478,485).
 - Every frame is decoded once: a truncated or corrupt file is refused at
   upload rather than discovered later by a viewer. `LOAD_TRUNCATED_IMAGES` is
-  never enabled.
+  never enabled. The first shown frame can be handed to a callback while it is
+  decoded (`on_first_frame`), so the upload path makes its thumbnail and
+  perceptual hash without decoding it a second time; the callback only ever
+  runs after every header limit above has been checked.
 - GIF `n_frames` scans every block header without decoding pixels: measured
   ~2 us a frame, so a 20.7 MB file of 900,000 one-pixel frames is refused
   (too many frames) after 1.8 s. The upload size cap is what bounds this.
@@ -33,7 +36,7 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,11 +201,23 @@ def _check_frame_budget(
         )
 
 
-def _decode_frames(image: ImageFile.ImageFile, frames: int, limits: ImageLimits) -> list[float]:
+FirstFrameCallback = Callable[[ImageFile.ImageFile, str], None]
+"""Called with the decoded first shown frame and the mime type; must not modify the image."""
+
+
+def _decode_frames(
+    image: ImageFile.ImageFile,
+    frames: tuple[int, int],
+    limits: ImageLimits,
+    mime: str,
+    on_first_frame: FirstFrameCallback | None,
+) -> list[float]:
     """Decode every frame; return each one's declared duration in ms."""
+    # An APNG's IDAT fallback is decoded (it must be valid too) but browsers start after it.
+    first_shown = frames[0] - frames[1]
     durations: list[float] = []
     decoded_pixels = 0
-    for index in range(frames):
+    for index in range(frames[0]):
         image.seek(index)
         # A GIF frame may extend past the logical screen, and Pillow grows the canvas.
         _check_frame_size(image.size, limits)
@@ -213,6 +228,8 @@ def _decode_frames(image: ImageFile.ImageFile, frames: int, limits: ImageLimits)
             )
         image.load()  # raises on truncated or corrupt data
         durations.append(float(image.info.get("duration") or 0))
+        if index == first_shown and on_first_frame is not None:
+            on_first_frame(image, mime)
     return durations
 
 
@@ -223,8 +240,16 @@ def _shown_duration_ms(durations: list[float]) -> int:
     return round(sum(shown))
 
 
-def probe_image(path: Path, limits: ImageLimits = ImageLimits()) -> ProbeResult:
+def probe_image(
+    path: Path,
+    limits: ImageLimits = ImageLimits(),
+    on_first_frame: FirstFrameCallback | None = None,
+) -> ProbeResult:
     """Identify `path` from its bytes and decode it fully, within `limits`.
+
+    `on_first_frame`, if given, is called once with the first shown frame as it
+    is decoded (see module doc); its `ImagingError`s propagate, Pillow failures
+    inside it become `InvalidImage`.
 
     Raises `UnsupportedImageType`, `InvalidImage` or `ImageTooComplex`.
     """
@@ -233,7 +258,7 @@ def probe_image(path: Path, limits: ImageLimits = ImageLimits()) -> ProbeResult:
         _check_frame_size(size, limits)
         frames = _declared_frames(image, mime)
         _check_frame_budget(size, frames, limits)
-        durations = _decode_frames(image, frames[0], limits)
+        durations = _decode_frames(image, frames, limits, mime, on_first_frame)
         if swaps_sides(jpeg_orientation(image, mime)):
             size = (size[1], size[0])
     shown = durations[len(durations) - frames[1] :]

@@ -50,7 +50,14 @@ from PIL import JpegImagePlugin
 from app.imaging.chunks import strip_gif, strip_jpeg, strip_png, strip_webp
 from app.imaging.errors import ImagingError, InvalidImage
 from app.imaging.orientation import jpeg_orientation, upright
-from app.imaging.probe import ImageLimits, ProbeResult, open_image, probe_image, sniff_mime
+from app.imaging.probe import (
+    FirstFrameCallback,
+    ImageLimits,
+    ProbeResult,
+    open_image,
+    probe_image,
+    sniff_mime,
+)
 
 JPEG_REENCODE_QUALITY = 95
 
@@ -93,21 +100,27 @@ def _verification_limits(probe: ProbeResult) -> ImageLimits:
     )
 
 
-def _verify(dst: Path, probe: ProbeResult) -> None:
+def _verify(dst: Path, probe: ProbeResult, on_first_frame: FirstFrameCallback | None) -> None:
     try:
-        again = probe_image(dst, _verification_limits(probe))
+        again = probe_image(dst, _verification_limits(probe), on_first_frame)
     except ImagingError as exc:
         raise InvalidImage("The image could not be cleaned of its metadata safely.") from exc
     if again != probe:
         raise InvalidImage("The image could not be cleaned of its metadata safely.")
 
 
-def sanitize(src: Path, dst: Path, probe: ProbeResult) -> None:
+def sanitize(
+    src: Path, dst: Path, probe: ProbeResult, on_first_frame: FirstFrameCallback | None = None
+) -> bytes:
     """Write to `dst` the image in `src` without metadata or trailing data (policy above).
 
-    `probe` is `probe_image(src)`'s result. Raises `InvalidImage` when the file
-    cannot be cleaned faithfully (then `dst` is removed). Reads `src` whole:
-    bounded by the upload size cap.
+    `probe` is `probe_image(src)`'s result. Returns the bytes written (so the
+    caller can hash them without reading `dst` back). When cleaning changed the
+    bytes, the output is probed again and `on_first_frame` is passed to that
+    probe: it then sees the first frame of what will be stored. When nothing
+    changed it is not called (the caller's probe of `src` decoded the same bytes).
+    Raises `InvalidImage` when the file cannot be cleaned faithfully (then `dst`
+    is removed). Reads `src` whole: bounded by the upload size cap.
     """
     original = data = src.read_bytes()
     if sniff_mime(data[:16]) != probe.mime_type:
@@ -119,9 +132,10 @@ def sanitize(src: Path, dst: Path, probe: ProbeResult) -> None:
     if cleaned == original:
         # Nothing to drop: these are the very bytes `probe` decoded, so decoding
         # them again would prove nothing (and cost a third of an upload's CPU).
-        return
+        return cleaned
     try:
-        _verify(dst, probe)
+        _verify(dst, probe, on_first_frame)
     except InvalidImage:
         dst.unlink(missing_ok=True)
         raise
+    return cleaned

@@ -79,8 +79,10 @@ async def _find_corrections(session: AsyncSession, plain: str) -> tuple[bool, li
     )
     if known.first() is not None:
         return True, []
+    # For the connection, not the transaction: reads run without one (app/db.py),
+    # and nothing else on these connections uses `%`.
     await session.execute(
-        text("SELECT set_config('pg_trgm.similarity_threshold', :t, true)"),
+        text("SELECT set_config('pg_trgm.similarity_threshold', :t, false)"),
         {"t": TYPO_TRIGRAM_THRESHOLD},
     )
     distance = func.levenshtein(SearchWord.word, plain)
