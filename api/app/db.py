@@ -115,17 +115,10 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def _read_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions without a transaction (autocommit), on the same pool: a read needs
     no BEGIN and COMMIT, two round trips of three or four a search makes."""
-    state = request.app.state
-    engine: AsyncEngine = state.engine
-    cached = getattr(state, "read_sessionmaker", None)
-    if cached is None or cached[0] is not engine:
-        reads = engine.execution_options(isolation_level="AUTOCOMMIT")
-        cached = state.read_sessionmaker = (engine, create_sessionmaker(reads))
-    sessionmaker: async_sessionmaker[AsyncSession] = cached[1]
-    return sessionmaker
+    return create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
 
 
 # GET routes only read, except the Tenor `registershare` (one UPDATE, atomic by
@@ -136,10 +129,11 @@ _READ_METHODS = frozenset({"GET", "HEAD"})
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """Request-scoped session: commits when the handler succeeds, rolls back otherwise
     (GET and HEAD: autocommit, nothing to commit)."""
-    if request.method in _READ_METHODS:
-        sessionmaker = _read_sessionmaker(request)
-    else:
-        sessionmaker = request.app.state.sessionmaker
+    state = request.app.state
+    read = request.method in _READ_METHODS
+    sessionmaker: async_sessionmaker[AsyncSession] = (
+        state.read_sessionmaker if read else state.sessionmaker
+    )
     async with sessionmaker() as session:
         try:
             yield session

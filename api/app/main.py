@@ -16,7 +16,7 @@ from app.auth.bootstrap import resolve_auth_secrets
 from app.auth.ratelimit import LoginRateLimiter
 from app.auth.router import router as auth_router
 from app.config import Settings, get_settings
-from app.db import create_engine, create_sessionmaker
+from app.db import create_engine, create_read_sessionmaker, create_sessionmaker
 from app.embedded import start_embedded_postgres
 from app.errors import install_error_handlers
 from app.images.receive import sweep_stale_spool_files
@@ -60,6 +60,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.login_limiter = LoginRateLimiter()
     app.state.engine = create_engine(settings.database_url)
     app.state.sessionmaker = create_sessionmaker(app.state.engine)
+    app.state.read_sessionmaker = create_read_sessionmaker(app.state.engine)
     app.state.storage = await open_storage(settings)
     stale_after = settings.upload_total_timeout_seconds + 2 * settings.storage_timeout_seconds
     swept = await anyio.to_thread.run_sync(

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy.exc import DBAPIError
@@ -125,22 +125,10 @@ async def _search(
         raise Unprocessable("The cursor does not belong to this search.")
     if len(parsed.words) == 1 and not parsed.advanced:
         return await _search_one_word(session, codec, parsed.words[0], digest, payload, tags, limit)
-    after = None
-    if payload is not None:
-        try:
-            after = (float(payload["r"]), datetime.fromisoformat(payload["t"]), str(payload["i"]))
-        except (KeyError, TypeError, ValueError):
-            raise Unprocessable("The cursor does not belong to this search.") from None
+    after = _search_position(payload, "r", float)
     tsquery = await search_repository.build_tsquery(session, parsed)
     rows = await search_repository.search(session, tsquery, tags=tags, limit=limit + 1, after=after)
-    page, more = rows[:limit], len(rows) > limit
-    next_cursor = None
-    if more:
-        last, rank = page[-1]
-        next_cursor = codec.encode(
-            {"q": digest, "r": rank, "t": last.created_at.isoformat(), "i": last.id}
-        )
-    return [image for image, _ in page], next_cursor
+    return _search_page(codec, digest, "r", rows, limit)
 
 
 async def _search_one_word(
@@ -153,22 +141,46 @@ async def _search_one_word(
     limit: int,
 ) -> tuple[list[ImageRecord], str | None]:
     """The common case, one word: relevance tiers (see app/search/tiered.py)."""
-    after = None
-    if payload is not None:
-        try:
-            after = (int(payload["s"]), datetime.fromisoformat(payload["t"]), str(payload["i"]))
-        except (KeyError, TypeError, ValueError):
-            raise Unprocessable("The cursor does not belong to this search.") from None
+    after = _search_position(payload, "s", int)
     corrections = await search_repository.typo_corrections(session, word)
     rows = await tiered.search_tiered(
         session, word, corrections, tags=list(dict.fromkeys(tags)), limit=limit + 1, after=after
     )
+    return _search_page(codec, digest, "s", rows, limit)
+
+
+# A search row's score: ts_rank (float) or relevance tier (int).
+Score = TypeVar("Score", int, float)
+
+
+def _search_position(
+    payload: dict[str, Any] | None, key: str, score: Callable[[Any], Score]
+) -> tuple[Score, datetime, str] | None:
+    """Where a search cursor left off: the last row's score (under `key`: a rank
+    or a tier), creation time and id; None on the first page."""
+    if payload is None:
+        return None
+    try:
+        return score(payload[key]), datetime.fromisoformat(payload["t"]), str(payload["i"])
+    except (KeyError, TypeError, ValueError):
+        raise Unprocessable("The cursor does not belong to this search.") from None
+
+
+def _search_page(
+    codec: CursorCodec,
+    digest: str,
+    key: str,
+    rows: Sequence[tuple[ImageRecord, Score]],
+    limit: int,
+) -> tuple[list[ImageRecord], str | None]:
+    """A page of `limit` rows (one more was fetched to tell whether another page
+    exists) and the cursor that continues after its last row."""
     page, more = rows[:limit], len(rows) > limit
     next_cursor = None
     if more:
-        last, tier = page[-1]
+        last, score = page[-1]
         next_cursor = codec.encode(
-            {"q": digest, "s": tier, "t": last.created_at.isoformat(), "i": last.id}
+            {"q": digest, key: score, "t": last.created_at.isoformat(), "i": last.id}
         )
     return [image for image, _ in page], next_cursor
 

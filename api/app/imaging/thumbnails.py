@@ -34,6 +34,7 @@ from PIL import Image, ImageFile
 from app.imaging.orientation import jpeg_orientation, upright
 from app.imaging.probe import open_image
 
+THUMBNAIL_MAX_SIDE = 320
 WEBP_QUALITY = 80
 WEBP_METHOD = 1
 _WEBP_MAX_SIDE = 16_383  # the format cannot hold more
@@ -62,7 +63,7 @@ def _encode_webp(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def make_thumbnail(path: Path, max_side: int = 320) -> bytes:
+def make_thumbnail(path: Path, max_side: int = THUMBNAIL_MAX_SIDE) -> bytes:
     """WebP bytes of the first frame, upright, longest side at most `max_side` (never upscaled).
 
     Raises `UnsupportedImageType`, `InvalidImage` or `ImageTooComplex`.
@@ -77,7 +78,7 @@ def make_thumbnail(path: Path, max_side: int = 320) -> bytes:
         return thumbnail_of(image, mime, max_side)
 
 
-def thumbnail_of(image: Image.Image, mime: str, max_side: int = 320) -> bytes:
+def thumbnail_of(image: Image.Image, mime: str, max_side: int = THUMBNAIL_MAX_SIDE) -> bytes:
     """`make_thumbnail` of a frame already decoded (by `probe_image`'s `on_first_frame`).
 
     `image` is left as it was: the probe goes on seeking frames of it.
@@ -91,6 +92,12 @@ def thumbnail_of(image: Image.Image, mime: str, max_side: int = 320) -> bytes:
     elif frame is image:
         frame = image.copy()  # `_encode_webp` clears `info`
     return _encode_webp(frame)
+
+
+def thumbnail_size(width: int, height: int, max_side: int = THUMBNAIL_MAX_SIDE) -> tuple[int, int]:
+    """The size of the thumbnail of a `width` x `height` image, without making it
+    (the Tenor API states it; the database does not store it)."""
+    return _fitted_size((width, height), max_side) or (width, height)
 
 
 def _fitted_size(size: tuple[int, int], max_side: int) -> tuple[int, int] | None:

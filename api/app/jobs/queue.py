@@ -44,18 +44,10 @@ def make_queue(database_url: str) -> procrastinate.App:
     queue = procrastinate.App(connector=connector)
     # Registered per App (not through a shared Blueprint): a task object
     # remembers one App, and tests run several.
-    queue.task(
-        name=PROCESS_IMAGE,
-        queue=QUEUE,
-        pass_context=True,
-        retry=procrastinate.RetryStrategy(max_attempts=5, exponential_wait=5),
-    )(process_image_task)
-    queue.task(
-        name=MAKE_RENDITIONS,
-        queue=QUEUE,
-        pass_context=True,
-        retry=procrastinate.RetryStrategy(max_attempts=5, exponential_wait=5),
-    )(make_renditions_task)
+    retry = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=5)
+    tasks = ((PROCESS_IMAGE, process_image_task), (MAKE_RENDITIONS, make_renditions_task))
+    for name, task in tasks:
+        queue.task(name=name, queue=QUEUE, pass_context=True, retry=retry)(task)
     return queue
 
 

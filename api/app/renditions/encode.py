@@ -24,6 +24,7 @@ original file; when it is a WebP, so is `webp`.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -77,15 +78,8 @@ def make_renditions(
 
 
 def _copy(fmt: str, source: Path, info: SourceInfo) -> EncodedRendition:
-    return EncodedRendition(
-        format=fmt,
-        path=source,
-        mime_type=info.mime_type,
-        width=info.width,
-        height=info.height,
-        duration=info.duration_ms / 1000,
-        size_bytes=source.stat().st_size,
-    )
+    size = (info.width, info.height)
+    return EncodedRendition.of_file(fmt, source, info.mime_type, size, info.duration_ms / 1000)
 
 
 def _gif_sinks(sinks: dict[str, Sink], info: SourceInfo, workdir: Path, skip: set[str]) -> None:
@@ -193,13 +187,5 @@ def _no_bigger(medium: EncodedRendition, gif: EncodedRendition) -> EncodedRendit
     """A well-optimised GIF can beat our re-encoding: then mediumgif is the gif itself."""
     same_size = (medium.width, medium.height) == (gif.width, gif.height)
     if same_size and medium.size_bytes >= gif.size_bytes:
-        return EncodedRendition(
-            format="mediumgif",
-            path=gif.path,
-            mime_type=gif.mime_type,
-            width=gif.width,
-            height=gif.height,
-            duration=gif.duration,
-            size_bytes=gif.size_bytes,
-        )
+        return dataclasses.replace(gif, format="mediumgif")
     return medium

@@ -23,6 +23,13 @@ class EncodedRendition:
     duration: float  # seconds; 0.0 for a still
     size_bytes: int
 
+    @classmethod
+    def of_file(
+        cls, fmt: str, path: Path, mime_type: str, size: tuple[int, int], duration: float
+    ) -> EncodedRendition:
+        """The rendition written at `path` (its byte size read from the file)."""
+        return cls(fmt, path, mime_type, size[0], size[1], duration, path.stat().st_size)
+
 
 class Sink(Protocol):
     """An encoder fed the source's frames one at a time (streamed: frames are not kept)."""

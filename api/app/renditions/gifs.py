@@ -110,15 +110,7 @@ class GifSink:
             self._write(self._pending, until=self._end)
         self._write(None)
         self.close()
-        return EncodedRendition(
-            format=self.fmt,
-            path=self.path,
-            mime_type="image/gif",
-            width=self.size[0],
-            height=self.size[1],
-            duration=self.duration,
-            size_bytes=self.path.stat().st_size,
-        )
+        return EncodedRendition.of_file(self.fmt, self.path, "image/gif", self.size, self.duration)
 
     def close(self) -> None:
         if not self._closed:

@@ -47,15 +47,7 @@ class StillSink:
         else:
             path, mime = self._path.with_suffix(".jpg"), "image/jpeg"
             image.save(path, "JPEG", quality=JPEG_QUALITY, optimize=True)
-        return EncodedRendition(
-            format=self.fmt,
-            path=path,
-            mime_type=mime,
-            width=image.width,
-            height=image.height,
-            duration=0.0,
-            size_bytes=path.stat().st_size,
-        )
+        return EncodedRendition.of_file(self.fmt, path, mime, image.size, 0.0)
 
     def close(self) -> None:
         self._image = None

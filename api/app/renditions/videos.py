@@ -109,15 +109,7 @@ class VideoSink:
         self.close()
         if self._mime == "image/webp":
             _fix_last_webp_duration(self.path, round(self.duration * 1000))
-        return EncodedRendition(
-            format=self.fmt,
-            path=self.path,
-            mime_type=self._mime,
-            width=self.size[0],
-            height=self.size[1],
-            duration=self.duration,
-            size_bytes=self.path.stat().st_size,
-        )
+        return EncodedRendition.of_file(self.fmt, self.path, self._mime, self.size, self.duration)
 
     def close(self) -> None:
         if not self._closed:

@@ -11,15 +11,14 @@ a file that does not exist.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
+from app.imaging.thumbnails import thumbnail_size
 from app.renditions.formats import rendition_path
 from app.tenor.schemas import MediaFormatData
 
-THUMBNAIL_MAX_SIDE = 320  # app/imaging/thumbnails.py
 # Formats the original can stand in for: the animated ones every picker reads.
 ORIGINAL_STANDS_IN_FOR = ("gif", "mediumgif", "tinygif", "nanogif")
 
@@ -57,20 +56,6 @@ class StoredMedia:
 
     thumbnail_bytes: int
     renditions: dict[str, RenditionFile] = field(default_factory=dict)
-
-
-def thumbnail_dims(width: int, height: int, max_side: int = THUMBNAIL_MAX_SIDE) -> tuple[int, int]:
-    """The thumbnail's size, computed as Pillow's `Image.thumbnail` rounds it."""
-    if width <= max_side and height <= max_side:
-        return width, height
-    aspect = width / height
-    if aspect >= 1:
-        candidates = (math.floor(max_side / aspect), math.ceil(max_side / aspect))
-        other = min(candidates, key=lambda n: 0 if n == 0 else abs(aspect - max_side / n))
-        return max_side, max(other, 1)
-    candidates = (math.floor(max_side * aspect), math.ceil(max_side * aspect))
-    other = min(candidates, key=lambda n: abs(aspect - n / max_side))
-    return max(other, 1), max_side
 
 
 def original_url(image: Shown, base_url: str) -> str:
@@ -115,7 +100,7 @@ def media_formats(
     if "preview" not in formats:
         formats["preview"] = {
             "url": preview_url,
-            "dims": list(thumbnail_dims(image.width, image.height)),
+            "dims": list(thumbnail_size(image.width, image.height)),
             "duration": 0.0,
             "preview": preview_url,
             "size": stored.thumbnail_bytes,

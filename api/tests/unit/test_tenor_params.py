@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from app.errors import BadRequest
-from app.tenor.media import thumbnail_dims
+from app.imaging.thumbnails import thumbnail_size
 from app.tenor.params import (
     Position,
     parse_ar_range,
@@ -89,4 +89,4 @@ def test_ids_keep_order_drop_repeats_and_cap_at_50() -> None:
 def test_thumbnail_dims_match_what_pillow_makes(size: tuple[int, int]) -> None:
     image = Image.new("RGB", size)
     image.thumbnail((320, 320))
-    assert thumbnail_dims(*size) == image.size
+    assert thumbnail_size(*size) == image.size
