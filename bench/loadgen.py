@@ -134,8 +134,10 @@ def run_wrk(
     workdir: Path,
     cpu: CpuMeter | None = None,
     cpu_refresh: Any = None,
+    fresh: bool = False,
 ) -> dict[str, Any]:
-    """GET `paths` in turn over `connections` keep-alive connections for `duration_s`."""
+    """GET `paths` in turn over `connections` keep-alive connections for `duration_s`;
+    `fresh`: with `Cache-Control: no-cache`, so the server's response cache is bypassed."""
     paths_file = workdir / "wrk-paths.txt"
     paths_file.write_text("\n".join(paths) + "\n")
     argv = [
@@ -150,6 +152,7 @@ def run_wrk(
         base_url,
         "--",
         str(paths_file),
+        *(["no-cache"] if fresh else []),
     ]
     if cpu is not None:
         cpu.start()

@@ -1,11 +1,15 @@
 -- wrk script for bench/loadgen.py: GET the paths listed in a file (one per line),
 -- in turn, and print one JSON line with the summary and latency percentiles.
---   wrk -t1 -c16 -d10s -s wrk_report.lua http://127.0.0.1:PORT -- PATHS_FILE
+--   wrk -t1 -c16 -d10s -s wrk_report.lua http://127.0.0.1:PORT -- PATHS_FILE [no-cache]
 
 local paths = {}
 local index = 0
 
 function init(args)
+  -- Second argument "no-cache": ask the server to answer afresh (no response cache).
+  if args[2] == "no-cache" then
+    wrk.headers["Cache-Control"] = "no-cache"
+  end
   local file = assert(io.open(args[1], "r"))
   for line in file:lines() do
     if #line > 0 then

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     # Comma-separated keys for the Tenor-compatible API (/v2/...); when set, a
     # request's `key` must be one of them. Empty: the API is open like the gallery.
     tenor_api_keys: str = ""
+    # Memory for repeated public reads (searches, pages, Tenor answers), cleared on
+    # every change to the library (app/readcache). 0: no cache.
+    response_cache_mb: int = Field(default=64, ge=0, le=65536)
 
     @field_validator("database_url")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import select
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import Request
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 
 # Constraint names are stable so Alembic autogenerate and `alembic check` never drift.
 NAMING_CONVENTION = {
@@ -111,8 +111,24 @@ def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
         raise DisconnectionError(str(exc)) from exc
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+_AFTER_COMMIT = "reactbin_after_commit"
+
+
+def create_sessionmaker(
+    engine: AsyncEngine, *, after_commit: Callable[[], None] | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """`after_commit` runs as each of its sessions commits, before the caller goes
+    on: the server clears its response cache there, so a write is never followed
+    by a stale read from the same process."""
+    info = {_AFTER_COMMIT: after_commit} if after_commit is not None else {}
+    return async_sessionmaker(engine, expire_on_commit=False, info=info)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    callback = session.info.get(_AFTER_COMMIT)
+    if callback is not None:
+        callback()
 
 
 def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -22,11 +22,14 @@ from app.errors import install_error_handlers
 from app.images.receive import sweep_stale_spool_files
 from app.images.router import files_router
 from app.images.router import router as images_router
-from app.jobs.queue import WorkerResources, make_queue, run_worker
+from app.jobs.queue import WorkerResources, libpq_url, make_queue, run_worker
 from app.logging import RequestIdMiddleware, configure_logging
 from app.ops.metrics import MetricsMiddleware
 from app.ops.router import router as ops_router
 from app.pagination import CursorCodec
+from app.readcache.listener import LibraryListener
+from app.readcache.middleware import ResponseCacheMiddleware
+from app.readcache.store import ResponseCache
 from app.renditions.router import router as renditions_router
 from app.storage.factory import open_storage
 from app.tags.router import router as tags_router
@@ -59,7 +62,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.cursor_codec = CursorCodec(secrets.jwt_secret)
     app.state.login_limiter = LoginRateLimiter()
     app.state.engine = create_engine(settings.database_url)
-    app.state.sessionmaker = create_sessionmaker(app.state.engine)
+    cache: ResponseCache = app.state.response_cache
+    app.state.sessionmaker = create_sessionmaker(app.state.engine, after_commit=cache.clear)
     app.state.read_sessionmaker = create_read_sessionmaker(app.state.engine)
     app.state.storage = await open_storage(settings)
     stale_after = settings.upload_total_timeout_seconds + 2 * settings.storage_timeout_seconds
@@ -71,14 +75,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.queue = make_queue(settings.database_url)
     await app.state.queue.open_async()
     worker = _start_worker(app) if settings.worker_in_process else None
+    listener = _start_listener(settings.database_url, cache) if cache.enabled else None
     log.info("app.started", storage=settings.resolved_storage_backend, worker=worker is not None)
     try:
         yield
     finally:
-        if worker is not None:
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+        for task in (listener, worker):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await app.state.queue.close_async()
         await app.state.storage.close()
         await app.state.engine.dispose()
@@ -89,6 +95,11 @@ def _start_worker(app: FastAPI) -> asyncio.Task[None]:
     """The quick-start runs its background jobs in the server process itself."""
     resources = WorkerResources(app.state.sessionmaker, app.state.storage, app.state.settings)
     return asyncio.create_task(run_worker(app.state.queue, resources), name="reactbin-worker")
+
+
+def _start_listener(database_url: str, cache: ResponseCache) -> asyncio.Task[None]:
+    listener = LibraryListener(libpq_url(database_url), cache)
+    return asyncio.create_task(listener.run(), name="reactbin-cache-listener")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -102,6 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    app.state.response_cache = cache = ResponseCache(settings.response_cache_mb * 1024 * 1024)
+    app.add_middleware(ResponseCacheMiddleware, cache=cache)  # innermost: a hit skips only the app
     app.add_middleware(TenorHttpMiddleware)
     app.add_middleware(MetricsMiddleware)  # inside RequestId: its log lines carry the id
     app.add_middleware(RequestIdMiddleware)

@@ -21,6 +21,7 @@ from app.images.schemas import (
     normalize_tag,
 )
 from app.images.upload import upload_image
+from app.readcache.middleware import cacheable
 
 router = APIRouter(prefix="/api/v1/images", tags=["images"])
 
@@ -101,6 +102,7 @@ async def create_image(
 
 
 @router.get("", response_model=ImagePage, responses={422: {"description": "Bad limit or cursor"}})
+@cacheable
 async def list_images(
     session: SessionDep,
     settings: SettingsDep,
@@ -132,12 +134,14 @@ async def random_image(
 
 
 @router.get("/{image_id}", response_model=ImageRead, responses=_ERRORS)
+@cacheable
 async def get_image(image_id: str, session: SessionDep, settings: SettingsDep) -> ImageRead:
     image = await service.read_image(session, image_id)
     return service.to_read(image, settings.api_base_url)
 
 
 @router.get("/{image_id}/similar", response_model=SimilarPage, responses=_ERRORS)
+@cacheable
 async def similar_images(image_id: str, session: SessionDep, settings: SettingsDep) -> SimilarPage:
     """Images that look alike (perceptual hash), closest first."""
     images = await service.similar_images(session, image_id)

@@ -85,6 +85,16 @@ DATABASE_ERRORS = Counter(
     ["kind"],
     registry=REGISTRY,
 )
+CACHE_HITS = Counter(
+    "reactbin_response_cache_hits",
+    "Public reads answered from the response cache (app/readcache).",
+    registry=REGISTRY,
+)
+CACHE_MISSES = Counter(
+    "reactbin_response_cache_misses",
+    "Public reads of a cacheable route answered afresh.",
+    registry=REGISTRY,
+)
 QUEUE_JOBS = Gauge(
     "reactbin_job_queue_jobs",
     "Background jobs in the PostgreSQL queue (procrastinate_jobs), by status, read at scrape.",

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from app.dependencies import SessionDep
 from app.images import repository
+from app.readcache.middleware import cacheable
 
 router = APIRouter(prefix="/api/v1/tags", tags=["tags"])
 
@@ -17,6 +18,7 @@ class TagCount(BaseModel):
 
 
 @router.get("", response_model=list[TagCount])
+@cacheable
 async def list_tags(
     session: SessionDep,
     prefix: Annotated[

@@ -18,6 +18,7 @@ from pydantic_core import to_json
 
 from app.dependencies import CursorDep, SessionDep, SettingsDep
 from app.errors import NotFound, ReactbinError
+from app.readcache.middleware import cacheable
 from app.tenor import service, terms
 from app.tenor.http import PREFIXES
 from app.tenor.params import (
@@ -104,26 +105,38 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _json(page: ResultsPageData) -> Response:
+def _json(page: ResultsPageData, *, random: bool = False) -> Response:
     """Serialised once, without a second validation (see schemas.py)."""
-    return Response(to_json(page), media_type="application/json")
+    response = Response(to_json(page), media_type="application/json")
+    if random:  # another order next time: no cache may keep it
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
+@cacheable
 async def search(
     request: PageRequestDep, session: SessionDep, settings: SettingsDep, codec: CursorDep
 ) -> Response:
     """Results for `q` by relevance (as the gallery's search); without `q`, the featured list."""
-    return _json(await service.list_page(session, codec, settings.api_base_url, request))
+    return _json(
+        await service.list_page(session, codec, settings.api_base_url, request),
+        random=request.random,
+    )
 
 
+@cacheable
 async def featured(
     request: PageRequestDep, session: SessionDep, settings: SettingsDep, codec: CursorDep
 ) -> Response:
     """The most shared images (`registershare`), newest first among equals."""
     unsearched = replace(request, query="")
-    return _json(await service.list_page(session, codec, settings.api_base_url, unsearched))
+    return _json(
+        await service.list_page(session, codec, settings.api_base_url, unsearched),
+        random=unsearched.random,
+    )
 
 
+@cacheable
 async def posts(
     session: SessionDep,
     settings: SettingsDep,
@@ -135,6 +148,7 @@ async def posts(
     return _json(await service.posts(session, settings.api_base_url, parse_ids(ids), wanted))
 
 
+@cacheable
 async def categories(
     session: SessionDep, settings: SettingsDep, limit: LimitParam = None
 ) -> CategoriesPage:
@@ -142,11 +156,13 @@ async def categories(
     return await terms.categories(session, settings.api_base_url, parse_limit(limit))
 
 
+@cacheable
 async def autocomplete(session: SessionDep, q: Text = None, limit: LimitParam = None) -> TermsPage:
     """Tags (then other words of the library) that start with `q`."""
     return await terms.autocomplete(session, parse_query(q), parse_limit(limit))
 
 
+@cacheable
 async def search_suggestions(
     session: SessionDep, codec: CursorDep, q: Text = None, limit: LimitParam = None
 ) -> TermsPage:
@@ -154,6 +170,7 @@ async def search_suggestions(
     return await terms.search_suggestions(session, codec, parse_query(q), parse_limit(limit))
 
 
+@cacheable
 async def trending_terms(session: SessionDep, limit: LimitParam = None) -> TermsPage:
     """The most used tags."""
     return await terms.trending_terms(session, parse_limit(limit))
