@@ -18,6 +18,7 @@ import datetime
 import os
 import platform
 import re
+import resource
 import secrets
 import subprocess
 import sys
@@ -47,6 +48,16 @@ def write_library(folder: Path, count: int) -> int:
         (sub / f"reaction_{serial:05d}.gif").write_bytes(data)
         total += len(data)
     return total
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_import(
@@ -96,6 +107,8 @@ def report(args: argparse.Namespace, facts: dict[str, object]) -> str:
         f"| files | {args.count} ({facts['megabytes']} MB, 480x270, 3 frames) |",
         f"| uploaded | {facts['uploaded']} |",
         f"| first run | {facts['first_s']} s: **{facts['rate']} images/s** |",
+        f"| server CPU per upload (first run) | {facts['server_cpu_ms']} ms |",
+        f"| `reactbin import` CPU per file (first run) | {facts['client_cpu_ms']} ms |",
         f"| second run (resumed: nothing sent) | {facts['second_s']} s, "
         f"{facts['skipped']} skipped |",
         "",
@@ -128,7 +141,11 @@ def main() -> int:
             with services.Server(env, workdir) as server:
                 journal = workdir / "journal.jsonl"
                 print(f"reactbin import {args.count} files, --jobs {args.jobs} ...", flush=True)
+                server_process = psutil.Process(server.pid)
+                server_cpu, client_cpu = cpu_seconds(server_process), children_cpu_seconds()
                 first_s, first_out = run_import(library, server, password, args.jobs, journal)
+                server_cpu = cpu_seconds(server_process) - server_cpu
+                client_cpu = children_cpu_seconds() - client_cpu
                 second_s, second_out = run_import(library, server, password, args.jobs, journal)
     uploaded = count_row(first_out, "uploaded")
     facts: dict[str, object] = {
@@ -141,6 +158,9 @@ def main() -> int:
         "first_s": round(first_s, 1),
         "rate": round(uploaded / first_s, 1) if first_s else 0,
         "second_s": round(second_s, 1),
+        # CPU per file sent: the two cores are shared, so these set the rate.
+        "server_cpu_ms": round(1000 * server_cpu / max(uploaded, 1), 1),
+        "client_cpu_ms": round(1000 * client_cpu / max(uploaded, 1), 1),
         "skipped": count_row(second_out, "skipped"),
     }
     text = report(args, facts)

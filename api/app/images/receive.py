@@ -124,7 +124,8 @@ class _UploadParser:
     def _on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self._error is not None:
             return
-        chunk = data[start:end]
+        # A view, not a copy: the file's bytes go straight from the body chunk to the file.
+        chunk = memoryview(data)[start:end]
         if self._file is not None and self._part.filename is not None:
             self.result.file_size += len(chunk)
             if self.result.file_size > self.max_file_bytes:

@@ -94,6 +94,12 @@ def thumbnail_of(image: Image.Image, mime: str, max_side: int = THUMBNAIL_MAX_SI
     return _encode_webp(frame)
 
 
+def shown_frame(image: Image.Image, mime: str) -> Image.Image:
+    """The decoded frame upright and in RGB(A), as `thumbnail_of` and `hashing.hash_image`
+    start from (either gives the same result from it as from `image`)."""
+    return _to_rgb(upright(image, jpeg_orientation(image, mime)))
+
+
 def thumbnail_size(width: int, height: int, max_side: int = THUMBNAIL_MAX_SIDE) -> tuple[int, int]:
     """The size of the thumbnail of a `width` x `height` image, without making it
     (the Tenor API states it; the database does not store it)."""

@@ -51,6 +51,25 @@ def make_queue(database_url: str) -> procrastinate.App:
     return queue
 
 
+def renditions_lock(image_id: str) -> str:
+    """One renditions job per image at a time (`app.renditions.job.enqueue` locks the same)."""
+    return f"renditions:{image_id}"
+
+
+async def defer_upload_jobs(queue: procrastinate.App, image_id: str) -> None:
+    """Queue text recognition and renditions for a new image in one statement: one
+    round trip on one of the queue's connections, where two defers took two of each.
+    Both jobs are queued, or neither (the upload logs it; `reactbin reprocess` and
+    `reactbin renditions` catch up)."""
+    jobs = [
+        queue.configure_task(PROCESS_IMAGE).make_new_job(image_id=image_id),
+        queue.configure_task(MAKE_RENDITIONS, lock=renditions_lock(image_id)).make_new_job(
+            image_id=image_id
+        ),
+    ]
+    await queue.job_manager.batch_defer_jobs_async(jobs)
+
+
 async def run_worker(
     queue: procrastinate.App, resources: WorkerResources, *, wait: bool = True, concurrency: int = 1
 ) -> None:

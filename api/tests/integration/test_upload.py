@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import zipfile
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from tests.integration.helpers import (
     State,
@@ -395,3 +398,42 @@ async def test_awkward_but_valid_images_upload_with_a_thumbnail(
     assert decoded.format == "WEBP"
     assert max(decoded.size) <= 320
     assert min(decoded.size) >= 1
+
+
+async def test_the_answer_is_what_a_read_gives_with_new_and_known_tags_in_order(
+    client: httpx.AsyncClient, authed_client: httpx.AsyncClient
+) -> None:
+    await create_image(authed_client, png_bytes(1), tags="known,other")
+    image = await create_image(authed_client, png_bytes(2), tags="zebra,known,apple")
+    assert image["tags"] == ["zebra", "known", "apple"]
+    image.pop("near_duplicates")
+    assert (await client.get(f"/api/v1/images/{image['id']}")).json() == image
+    tags = {t["name"]: t["count"] for t in (await client.get("/api/v1/tags")).json()}
+    assert tags == {"known": 2, "other": 1, "zebra": 1, "apple": 1}
+
+
+async def test_concurrent_uploads_creating_the_same_tags_keep_every_tag(
+    client: httpx.AsyncClient, authed_client: httpx.AsyncClient
+) -> None:
+    async def one(seed: int) -> dict[str, Any]:
+        return await create_image(authed_client, png_bytes(seed), tags="fresh,brand-new")
+
+    images = await asyncio.gather(*(one(seed) for seed in range(6)))
+    assert all(image["tags"] == ["fresh", "brand-new"] for image in images)
+    tags = {t["name"]: t["count"] for t in (await client.get("/api/v1/tags")).json()}
+    assert tags == {"fresh": 6, "brand-new": 6}
+
+
+async def test_both_background_jobs_are_queued_for_an_upload(
+    app: FastAPI, authed_client: httpx.AsyncClient
+) -> None:
+    image = await create_image(authed_client, png_bytes(3))
+    async with app.state.sessionmaker() as session:
+        rows = await session.execute(
+            text("SELECT task_name, lock, args->>'image_id' FROM procrastinate_jobs ORDER BY id")
+        )
+        jobs = [tuple(row) for row in rows]
+    assert jobs == [
+        ("process_image", None, image["id"]),
+        ("make_renditions", f"renditions:{image['id']}", image["id"]),
+    ]
