@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -77,9 +78,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     worker = _start_worker(app) if settings.worker_in_process else None
     listener = _start_listener(settings.database_url, cache) if cache.enabled else None
     log.info("app.started", storage=settings.resolved_storage_backend, worker=worker is not None)
+    # What start-up made (modules, the ORM's and botocore's models, pools) lives as
+    # long as the process: frozen, the collector stops rescanning it. A full
+    # collection then took ~0 instead of ~135 ms (237,000 objects), a pause every
+    # request in flight used to feel (measured with a search-warmed app).
+    gc.collect()
+    gc.freeze()
     try:
         yield
     finally:
+        gc.unfreeze()  # what this app made can be collected again once it is gone
         for task in (listener, worker):
             if task is not None:
                 task.cancel()
