@@ -45,6 +45,21 @@ async def _live(app: FastAPI) -> None:
     raise AssertionError("the response cache never started listening")
 
 
+async def _ready(app: FastAPI, outside: asyncpg.Connection) -> None:
+    """Listening, and every notification of the test's writes so far heard: PostgreSQL
+    delivers notifications in commit order, so once this one has emptied the cache,
+    none sent before it can arrive in the middle of the test's next requests."""
+    await _live(app)
+    cache = app.state.response_cache
+    before = cache.generation
+    await outside.execute("NOTIFY reactbin_library")
+    for _ in range(200):
+        if cache.generation > before:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the server never heard a notification")
+
+
 async def _eventually(check: Callable[[], Awaitable[bool]]) -> None:
     deadline = asyncio.get_running_loop().time() + SETTLE_S
     while not await check():
@@ -60,10 +75,13 @@ async def _titles(client: httpx.AsyncClient, **params: Any) -> tuple[list[str], 
 
 
 async def test_a_repeated_search_is_served_from_memory(
-    app: FastAPI, client: httpx.AsyncClient, authed_client: httpx.AsyncClient
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    authed_client: httpx.AsyncClient,
+    outside: asyncpg.Connection,
 ) -> None:
     await create_image(authed_client, png_bytes(1), title="shrug", tags="meh")
-    await _live(app)
+    await _ready(app, outside)
     assert await _titles(client, q="shrug") == (["shrug"], "MISS")
     assert await _titles(client, q="shrug") == (["shrug"], "HIT")
     # Another query string is another answer.
@@ -77,10 +95,13 @@ async def test_a_repeated_search_is_served_from_memory(
 
 
 async def test_the_owners_changes_show_at_once(
-    app: FastAPI, client: httpx.AsyncClient, authed_client: httpx.AsyncClient
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    authed_client: httpx.AsyncClient,
+    outside: asyncpg.Connection,
 ) -> None:
     image = await create_image(authed_client, png_bytes(2), title="facepalm")
-    await _live(app)
+    await _ready(app, outside)
     await _titles(client, q="facepalm")
     assert await _titles(client, q="facepalm") == (["facepalm"], "HIT")
 
@@ -107,7 +128,7 @@ async def test_a_change_made_by_another_process_shows(
     outside: asyncpg.Connection,
 ) -> None:
     image = await create_image(authed_client, png_bytes(4), title="eye roll", tags="sigh")
-    await _live(app)
+    await _ready(app, outside)
     await client.get(f"/api/v1/images/{image['id']}")
     cached = await client.get(f"/api/v1/images/{image['id']}")
     assert (cached.headers["x-cache"], cached.json()["title"]) == ("HIT", "eye roll")
@@ -140,7 +161,7 @@ async def test_a_change_while_not_listening_is_not_missed(
     outside: asyncpg.Connection,
 ) -> None:
     await create_image(authed_client, png_bytes(5), title="mind blown")
-    await _live(app)
+    await _ready(app, outside)
     await _titles(client, q="blown")
     assert await _titles(client, q="blown") == (["mind blown"], "HIT")
 
@@ -157,17 +178,20 @@ async def test_a_change_while_not_listening_is_not_missed(
         return (await _titles(client, q="blown"))[0] == ["mind blown twice"]
 
     await _eventually(fresh)
-    await _live(app)  # back, with nothing from before: the cache fills again
+    await _ready(app, outside)  # back, with nothing from before: the cache fills again
     assert await _titles(client, q="blown") == (["mind blown twice"], "MISS")
     assert await _titles(client, q="blown") == (["mind blown twice"], "HIT")
 
 
 async def test_random_answers_are_never_kept(
-    app: FastAPI, client: httpx.AsyncClient, authed_client: httpx.AsyncClient
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    authed_client: httpx.AsyncClient,
+    outside: asyncpg.Connection,
 ) -> None:
     for seed in range(3):
         await create_image(authed_client, png_bytes(10 + seed), title=f"party {seed}")
-    await _live(app)
+    await _ready(app, outside)
     for _ in range(2):
         response = await client.get("/v2/search", params={"q": "party", "random": "true"})
         assert response.status_code == 200
@@ -182,9 +206,12 @@ async def test_random_answers_are_never_kept(
 
 
 async def test_refusals_and_owner_pages_are_not_kept(
-    app: FastAPI, client: httpx.AsyncClient, authed_client: httpx.AsyncClient
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    authed_client: httpx.AsyncClient,
+    outside: asyncpg.Connection,
 ) -> None:
-    await _live(app)
+    await _ready(app, outside)
     for _ in range(2):
         assert (await client.get("/api/v1/images/AAAAAAAAAA")).headers["x-cache"] == "MISS"
         assert (await client.get("/api/v1/images", params={"limit": 0})).status_code == 422
@@ -194,10 +221,13 @@ async def test_refusals_and_owner_pages_are_not_kept(
 
 
 async def test_hits_are_counted_under_their_route(
-    app: FastAPI, client: httpx.AsyncClient, authed_client: httpx.AsyncClient
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    authed_client: httpx.AsyncClient,
+    outside: asyncpg.Connection,
 ) -> None:
     await create_image(authed_client, png_bytes(20), title="yawn")
-    await _live(app)
+    await _ready(app, outside)
     route = "/api/v1/images"
     before = await _scrape(client)
     for _ in range(3):
