@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.errors import Duplicate, ServiceUnavailable, Unprocessable
 from app.ids import new_id
-from app.images import keys, repository
+from app.images import insertion, keys, repository
 from app.images.models import Image, ImageTag
 from app.images.preparation import PreparedImage, inspect
 from app.images.receive import ReceivedUpload
@@ -202,7 +202,7 @@ async def _save(
     original = keys.original_key(image_id, probe.extension)
     thumbnail = keys.thumbnail_key(image_id)
     await _store_objects(storage, [original, thumbnail], prepared, budget)
-    row = repository.NewImage(
+    row = insertion.NewImage(
         id=image_id,
         title=fields.title,
         description=fields.description,
@@ -220,7 +220,7 @@ async def _save(
         phash=prepared.phash,
     )
     try:
-        created_at, updated_at = await repository.insert_image(session, row, fields.tags)
+        created_at, updated_at = await insertion.insert_image(session, row, fields.tags)
         await session.commit()
     except IntegrityError:
         # Two identical uploads raced; the unique sha256 index picked the winner.
@@ -237,12 +237,12 @@ async def _save(
 
 
 def _saved_image(
-    row: repository.NewImage, tags: list[str], created_at: datetime, updated_at: datetime
+    row: insertion.NewImage, tags: list[str], created_at: datetime, updated_at: datetime
 ) -> Image:
     """The image as just committed, built from what was inserted rather than read back
     (a SELECT of the row and one of its tags, with ORM objects for each: ~1 ms of CPU).
     Not attached to the session: callers only read it."""
-    values = {name: getattr(row, name) for name in repository.NewImage.__slots__}
+    values = {name: getattr(row, name) for name in insertion.NewImage.__slots__}
     image = Image(
         **values,
         ocr_text=None,
