@@ -38,14 +38,17 @@ CACHED = (
     "tags_prefix",
     "tenor_search",
 )
+
+
+def twins(key: str) -> list[str]:
+    """The scenario itself, and its afresh twin when it has one."""
+    return [key, key + FRESH_SUFFIX] if key in CACHED else [key]
+
+
 SCENARIOS = {
-    twin: label
+    twin: label + (", afresh (no cache)" if twin.endswith(FRESH_SUFFIX) else "")
     for key, label in SCENARIOS.items()
-    for twin, label in (
-        [(key, label), (key + FRESH_SUFFIX, label + ", afresh (no cache)")]
-        if key in CACHED
-        else [(key, label)]
-    )
+    for twin in twins(key)
 }
 SEARCH = ("search_common", "search_rare", "search_prefix", "search_typo")
 SEARCH_FRESH = tuple(key + FRESH_SUFFIX for key in SEARCH)

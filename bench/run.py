@@ -241,11 +241,7 @@ def scenario_paths(
         "file_large": [f"/f/{image_id}.gif" for image_id in large],
     }
     # Each JSON read twice (report.CACHED): as sent, and afresh (the cache bypassed).
-    return {
-        twin: items
-        for key, items in paths.items()
-        for twin in ([key, key + report.FRESH_SUFFIX] if key in report.CACHED else [key])
-    }
+    return {twin: items for key, items in paths.items() for twin in report.twins(key)}
 
 
 def warm_up(base_url: str, paths: dict[str, list[str]]) -> dict[str, Any]:

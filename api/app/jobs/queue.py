@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import procrastinate
+from procrastinate.jobs import JobDeferrer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
@@ -51,9 +52,10 @@ def make_queue(database_url: str) -> procrastinate.App:
     return queue
 
 
-def renditions_lock(image_id: str) -> str:
-    """One renditions job per image at a time (`app.renditions.job.enqueue` locks the same)."""
-    return f"renditions:{image_id}"
+def renditions_task(queue: procrastinate.App, image_id: str) -> JobDeferrer:
+    """The renditions job of one image. One per image at a time (a rebuild queued while
+    the upload's job runs waits for it), so two jobs never interleave their objects and rows."""
+    return queue.configure_task(MAKE_RENDITIONS, lock=f"renditions:{image_id}")
 
 
 async def defer_upload_jobs(queue: procrastinate.App, image_id: str) -> None:
@@ -63,9 +65,7 @@ async def defer_upload_jobs(queue: procrastinate.App, image_id: str) -> None:
     `reactbin renditions` catch up)."""
     jobs = [
         queue.configure_task(PROCESS_IMAGE).make_new_job(image_id=image_id),
-        queue.configure_task(MAKE_RENDITIONS, lock=renditions_lock(image_id)).make_new_job(
-            image_id=image_id
-        ),
+        renditions_task(queue, image_id).make_new_job(image_id=image_id),
     ]
     await queue.job_manager.batch_defer_jobs_async(jobs)
 

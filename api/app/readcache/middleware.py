@@ -77,14 +77,15 @@ class ResponseCacheMiddleware:
         generation = self.cache.generation
         start: Message | None = None
         parts: list[bytes] = []
-        complete = False
+        complete = cacheable = False
 
         async def capture(message: Message) -> None:
-            nonlocal start, complete
+            nonlocal start, complete, cacheable
             if message["type"] == "http.response.start":
                 start = message
                 # Routing has run by now: only a cacheable route's answer says MISS.
-                if _is_cacheable(scope.get("route")):
+                cacheable = _is_cacheable(scope.get("route"))
+                if cacheable:
                     CACHE_MISSES.inc()
                     message = {**message, "headers": [*message.get("headers", []), _MISS]}
             elif message["type"] == "http.response.body" and start is not None:
@@ -93,9 +94,7 @@ class ResponseCacheMiddleware:
             await send(message)
 
         await self.app(scope, receive, capture)
-        if start is None or not complete or start["status"] != 200:
-            return
-        if not _is_cacheable(scope.get("route")):
+        if start is None or not cacheable or not complete or start["status"] != 200:
             return
         headers = tuple((bytes(n), bytes(v)) for n, v in start.get("headers", []))
         if b"no-store" in _header(headers, b"cache-control"):

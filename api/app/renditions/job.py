@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.images import repository as images
 from app.images.models import Image
-from app.jobs.queue import MAKE_RENDITIONS, WorkerResources
+from app.jobs.queue import WorkerResources, renditions_task
 from app.renditions import repository
 from app.renditions.encoded import EncodedRendition, RenditionError
 from app.renditions.formats import rendition_key
@@ -163,7 +163,4 @@ async def make_renditions_task(context: procrastinate.JobContext, image_id: str)
 
 
 async def enqueue(queue: procrastinate.App, image_id: str) -> None:
-    # One job per image at a time (a rebuild queued while the upload's job runs
-    # waits for it), so two jobs never interleave their objects and rows.
-    task = queue.configure_task(MAKE_RENDITIONS, lock=f"renditions:{image_id}")
-    await task.defer_async(image_id=image_id)
+    await renditions_task(queue, image_id).defer_async(image_id=image_id)

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 from PIL import Image as PILImage
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -112,3 +113,19 @@ class State:
         assert await self.row_count("image_tags") == 0
         assert await self.object_keys() == []
         assert self.temp_files() == []
+
+
+def metric_sample(body: str, name: str, **labels: str) -> float:
+    """The value of one sample of a /metrics text (0 when absent)."""
+    for family in text_string_to_metric_families(body):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0
+
+
+async def scrape_metrics(client: httpx.AsyncClient) -> str:
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    return response.text

@@ -13,23 +13,19 @@ import pytest
 from fastapi import FastAPI
 
 from app.config import Settings
-from tests.integration.helpers import create_image, png_bytes
-from tests.integration.test_metrics import _sample, _scrape
+from app.jobs.queue import libpq_url
+from tests.integration.helpers import create_image, metric_sample, png_bytes, scrape_metrics
 
 # How long a change made by another process may take to show (a notification
 # crossing loopback takes about a millisecond; a lost listener is back within a second).
 SETTLE_S = 10.0
 
 
-def _plain(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
 @pytest.fixture
 async def outside(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
     """A connection of its own, as another server process or psql would have."""
     assert settings.database_url is not None
-    connection = await asyncpg.connect(_plain(settings.database_url))
+    connection = await asyncpg.connect(libpq_url(settings.database_url))
     try:
         yield connection
     finally:
@@ -229,15 +225,15 @@ async def test_hits_are_counted_under_their_route(
     await create_image(authed_client, png_bytes(20), title="yawn")
     await _ready(app, outside)
     route = "/api/v1/images"
-    before = await _scrape(client)
+    before = await scrape_metrics(client)
     for _ in range(3):
         await client.get(route, params={"q": "yawn"})
-    after = await _scrape(client)
+    after = await scrape_metrics(client)
     name = "reactbin_http_requests_total"
     labels = {"method": "GET", "route": route, "status": "200"}
-    assert _sample(after, name, **labels) == _sample(before, name, **labels) + 3
+    assert metric_sample(after, name, **labels) == metric_sample(before, name, **labels) + 3
     hits = "reactbin_response_cache_hits_total"
-    assert _sample(after, hits) >= _sample(before, hits) + 2
+    assert metric_sample(after, hits) >= metric_sample(before, hits) + 2
 
 
 async def test_without_a_cache_every_answer_is_fresh(
