@@ -36,6 +36,7 @@ from app.storage.factory import open_storage
 from app.tags.router import router as tags_router
 from app.tenor.http import TenorHttpMiddleware
 from app.tenor.router import router as tenor_router
+from app.trash.router import router as trash_router
 from app.web.router import router as web_router
 
 log = structlog.get_logger()
@@ -130,4 +131,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(renditions_router)  # /f/{id}/{format}.{ext}; /f/{id}.{ext} never has a "/"
     app.include_router(tenor_router)
+    app.include_router(trash_router)
     return app

@@ -5,5 +5,14 @@ from app.images.models import Image, ImageTag
 from app.renditions.models import Rendition
 from app.search.models import SearchWord
 from app.tags.models import Tag
+from app.trash.models import TrashedImage
 
-__all__ = ["Image", "ImageTag", "OwnerTokenVersion", "Rendition", "SearchWord", "Tag"]
+__all__ = [
+    "Image",
+    "ImageTag",
+    "OwnerTokenVersion",
+    "Rendition",
+    "SearchWord",
+    "Tag",
+    "TrashedImage",
+]

@@ -20,8 +20,9 @@ from app.images.schemas import (
     SimilarPage,
     normalize_tag,
 )
-from app.images.upload import upload_image
+from app.images.upload import upload_or_restore
 from app.readcache.middleware import cacheable
+from app.trash import service as trash_service
 
 router = APIRouter(prefix="/api/v1/images", tags=["images"])
 
@@ -73,6 +74,10 @@ def normalized_tags(tags: list[str]) -> list[str]:
     openapi_extra=_UPLOAD_BODY,
     responses={
         **_ERRORS,
+        200: {
+            "model": ImageCreated,
+            "description": "The same bytes were in the trash: that image was restored",
+        },
         409: {"model": DuplicateDetail, "description": "Byte-identical image exists"},
         413: {"description": "Larger than MAX_UPLOAD_BYTES"},
         415: {"description": "Not a GIF, PNG, JPEG or WebP"},
@@ -91,13 +96,18 @@ async def create_image(
     # without a valid token is refused before a byte of the upload is read.
     received = await receive_image_upload(request, settings)
     try:
-        image = await upload_image(session, storage, settings, received, request.app.state.queue)
+        queue = request.app.state.queue
+        image, restored = await upload_or_restore(session, storage, settings, received, queue)
     finally:
         received.discard()
     response.headers["Location"] = f"{settings.api_base_url}/api/v1/images/{image.id}"
     created = service.to_read(image, settings.api_base_url)
+    if restored:
+        response.status_code = status.HTTP_200_OK
     return ImageCreated(
-        **created.model_dump(), near_duplicates=await service.near_duplicates(session, image)
+        **created.model_dump(),
+        near_duplicates=await service.near_duplicates(session, image),
+        restored_from_trash=restored,
     )
 
 
@@ -159,10 +169,11 @@ async def update_image(
 
 @router.delete("/{image_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_ERRORS)
 async def delete_image(
-    image_id: str, _owner: Owner, session: SessionDep, storage: StorageDep
+    image_id: str, _owner: Owner, session: SessionDep, storage: StorageDep, settings: SettingsDep
 ) -> Response:
-    """Delete the image, its original, its thumbnail and every other stored object."""
-    await service.delete_image(session, storage, image_id)
+    """Move the image to the trash (restorable for TRASH_DAYS; its links answer 404 at once).
+    With TRASH_DAYS=0: delete it with its original, thumbnail and every other object."""
+    await trash_service.discard_image(session, storage, settings, image_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -141,6 +141,11 @@ class ImageCreated(ImageRead):
         default_factory=list,
         description="Images already in the library that look the same (re-encoded, resized...).",
     )
+    restored_from_trash: bool = Field(
+        default=False,
+        description="True when these bytes were in the trash: the image came back with "
+        "its id, links and metadata (answered with 200, not 201).",
+    )
 
 
 class SimilarPage(BaseModel):

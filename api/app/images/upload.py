@@ -46,6 +46,7 @@ from app.images.schemas import (
 from app.jobs.queue import defer_upload_jobs
 from app.storage import Storage, StorageError
 from app.tags.models import Tag
+from app.trash import service as trash_service
 
 log = structlog.get_logger()
 
@@ -155,15 +156,32 @@ async def upload_image(
     received: ReceivedUpload,
     queue: procrastinate.App | None = None,
 ) -> Image:
+    image, _restored = await upload_or_restore(session, storage, settings, received, queue)
+    return image
+
+
+async def upload_or_restore(
+    session: AsyncSession,
+    storage: Storage,
+    settings: Settings,
+    received: ReceivedUpload,
+    queue: procrastinate.App | None = None,
+) -> tuple[Image, bool]:
+    """The upload; (image, True) when the same bytes were in the trash and came back
+    (with their id, links and metadata) instead of being stored again."""
     fields = parse_fields(received)
     prepared = await inspect(received, settings)
     try:
+        # Before the upload's autocommit statements: a restore is one transaction.
+        restored = await trash_service.restore_by_sha256(session, prepared.sha256)
+        if restored is not None:
+            return restored, True
         image = await _save(session, storage, fields, prepared, cleanup_budget(settings))
     finally:
         prepared.discard()
     if queue is not None:
         await _enqueue_processing(queue, image.id)
-    return image
+    return image, False
 
 
 async def _enqueue_processing(queue: procrastinate.App, image_id: str) -> None:

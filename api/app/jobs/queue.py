@@ -19,6 +19,9 @@ from app.storage import Storage
 QUEUE = "images"
 PROCESS_IMAGE = "process_image"
 MAKE_RENDITIONS = "make_renditions"
+PURGE_TRASH = "purge_trash"
+# Every hour at :17 (off the hour, when other cron jobs run), any worker may take it.
+PURGE_TRASH_CRON = "17 * * * *"
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,10 @@ def make_queue(database_url: str) -> procrastinate.App:
     tasks = ((PROCESS_IMAGE, process_image_task), (MAKE_RENDITIONS, make_renditions_task))
     for name, task in tasks:
         queue.task(name=name, queue=QUEUE, pass_context=True, retry=retry)(task)
+    from app.trash.job import purge_trash_task
+
+    purge = queue.task(name=PURGE_TRASH, queue=QUEUE, pass_context=True)(purge_trash_task)
+    queue.periodic(cron=PURGE_TRASH_CRON, periodic_id=PURGE_TRASH)(purge)
     return queue
 
 

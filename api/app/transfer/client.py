@@ -219,7 +219,8 @@ class ReactbinClient:
     @staticmethod
     def _upload_outcome(response: httpx.Response) -> Outcome:
         status = response.status_code
-        if status == 201:
+        # 200: the same bytes were in the server's trash and that image came back.
+        if status in (200, 201):
             body = response.json()
             return Outcome("created", status, body["id"], body.get("sha256"))
         if status == 409:

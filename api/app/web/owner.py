@@ -27,6 +27,7 @@ from app.images import service
 from app.images.receive import receive_image_upload
 from app.images.schemas import ImageUpdate
 from app.images.upload import upload_image
+from app.trash import service as trash_service
 from app.web.forms import read_form
 from app.web.pages import (
     CsrfRefused,
@@ -200,7 +201,15 @@ async def edit_page(
         "tags": ", ".join(image.tags),
         "ocr_text": image.ocr_text or "",
     }
-    return render(request, session, "edit.html", image=image, values=values, errors=[])
+    return render(
+        request,
+        session,
+        "edit.html",
+        image=image,
+        values=values,
+        errors=[],
+        trash_days=settings.trash_days,
+    )
 
 
 @router.post("/i/{image_id}/edit")
@@ -220,16 +229,30 @@ async def edit(
     except ValidationError as exc:
         image = service.to_read(await service.get_image(db, image_id), settings.api_base_url)
         errors = [str(error["msg"]).removeprefix("Value error, ") for error in exc.errors()]
-        return render(request, session, "edit.html", 422, image=image, values=values, errors=errors)
+        return render(
+            request,
+            session,
+            "edit.html",
+            422,
+            image=image,
+            values=values,
+            errors=errors,
+            trash_days=settings.trash_days,
+        )
     await service.update_image(db, image_id, update)
     return RedirectResponse(f"/i/{image_id}?saved", status_code=303)
 
 
 @router.post("/i/{image_id}/delete")
 async def delete(
-    image_id: str, request: Request, session: OwnerDep, db: DbDep, storage: StorageDep
+    image_id: str,
+    request: Request,
+    session: OwnerDep,
+    db: DbDep,
+    storage: StorageDep,
+    settings: SettingsDep,
 ) -> Response:
     form = await read_form(request)
     check_csrf(request, session, form.get(CSRF_FIELD))
-    await service.delete_image(db, storage, image_id)
+    await trash_service.discard_image(db, storage, settings, image_id)
     return RedirectResponse("/?deleted", status_code=303)

@@ -88,7 +88,7 @@ class State:
         async with self.sessionmaker() as session:
             await session.execute(
                 text(
-                    "TRUNCATE images, tags, image_tags, owner_token_versions, search_words, "
+                    "TRUNCATE images, tags, image_tags, owner_token_versions, search_words, trashed_images, "
                     "procrastinate_jobs CASCADE"
                 )
             )

@@ -175,8 +175,10 @@ async def test_deleting_an_image_deletes_its_renditions(
     await _work_off_the_queue(app)
     assert len(await state.object_keys()) > len(FORMATS) // 2
     assert (await authed_client.delete(f"/api/v1/images/{image['id']}")).status_code == 204
-    assert await state.object_keys() == []
     assert await state.row_count("renditions") == 0
+    assert len(await state.object_keys()) > len(FORMATS) // 2  # kept while in the trash
+    assert (await authed_client.delete(f"/api/v1/trash/{image['id']}")).status_code == 204
+    assert await state.object_keys() == []
 
 
 async def test_a_job_for_a_deleted_image_leaves_nothing(
@@ -184,6 +186,7 @@ async def test_a_job_for_a_deleted_image_leaves_nothing(
 ) -> None:
     image = await create_image(authed_client, _moving_gif())
     assert (await authed_client.delete(f"/api/v1/images/{image['id']}")).status_code == 204
+    assert (await authed_client.delete(f"/api/v1/trash/{image['id']}")).status_code == 204
     await _work_off_the_queue(app)
     assert await state.object_keys() == []
     assert await _jobs_not_succeeded(app) == 0
@@ -192,7 +195,7 @@ async def test_a_job_for_a_deleted_image_leaves_nothing(
 async def test_an_image_deleted_while_its_renditions_are_made(
     app: FastAPI, authed_client: httpx.AsyncClient, state: State, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await create_image(authed_client, _moving_gif())
+    image = await create_image(authed_client, _moving_gif())
     forget_old = rendition_job._forget_old
 
     async def delete_then_forget(resources: WorkerResources, image_id: str) -> list[str]:
@@ -203,7 +206,9 @@ async def test_an_image_deleted_while_its_renditions_are_made(
 
     monkeypatch.setattr(rendition_job, "_forget_old", delete_then_forget)
     await _work_off_the_queue(app)
-    assert await state.object_keys() == []  # what the job wrote was deleted again
+    # What the job wrote was deleted again; the trash keeps the original and thumbnail.
+    expected = [f"images/{image['id']}/original.gif", f"images/{image['id']}/thumbnail.webp"]
+    assert sorted(await state.object_keys()) == expected
     assert await state.row_count("renditions") == 0
 
 
