@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 
 from app.auth.dependencies import Owner
 from app.dependencies import CursorDep, SessionDep, SettingsDep, StorageDep
@@ -16,6 +17,7 @@ from app.images.schemas import (
     ImageCreated,
     ImagePage,
     ImageRead,
+    ImageRestored,
     ImageUpdate,
     SimilarPage,
     normalize_tag,
@@ -75,7 +77,7 @@ def normalized_tags(tags: list[str]) -> list[str]:
     responses={
         **_ERRORS,
         200: {
-            "model": ImageCreated,
+            "model": ImageRestored,
             "description": "The same bytes were in the trash: that image was restored",
         },
         409: {"model": DuplicateDetail, "description": "Byte-identical image exists"},
@@ -90,8 +92,10 @@ async def create_image(
     session: SessionDep,
     storage: StorageDep,
     settings: SettingsDep,
-) -> ImageCreated:
-    """Upload one image (multipart: `file`, and optional `title`, `description`, `tags`)."""
+) -> ImageCreated | JSONResponse:
+    """Upload one image (multipart: `file`, and optional `title`, `description`, `tags`).
+
+    Bytes identical to an image in the trash restore that image (200, `restored_from_trash`)."""
     # The body is read only here, after the owner dependency passed: a request
     # without a valid token is refused before a byte of the upload is read.
     received = await receive_image_upload(request, settings)
@@ -100,15 +104,14 @@ async def create_image(
         image, restored = await upload_or_restore(session, storage, settings, received, queue)
     finally:
         received.discard()
-    response.headers["Location"] = f"{settings.api_base_url}/api/v1/images/{image.id}"
-    created = service.to_read(image, settings.api_base_url)
+    location = f"{settings.api_base_url}/api/v1/images/{image.id}"
+    created = service.to_read(image, settings.api_base_url).model_dump()
+    alike = await service.near_duplicates(session, image)
     if restored:
-        response.status_code = status.HTTP_200_OK
-    return ImageCreated(
-        **created.model_dump(),
-        near_duplicates=await service.near_duplicates(session, image),
-        restored_from_trash=restored,
-    )
+        body = ImageRestored(**created, near_duplicates=alike).model_dump(mode="json")
+        return JSONResponse(body, headers={"Location": location})
+    response.headers["Location"] = location
+    return ImageCreated(**created, near_duplicates=alike)
 
 
 @router.get("", response_model=ImagePage, responses={422: {"description": "Bad limit or cursor"}})

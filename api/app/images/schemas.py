@@ -141,10 +141,15 @@ class ImageCreated(ImageRead):
         default_factory=list,
         description="Images already in the library that look the same (re-encoded, resized...).",
     )
+
+
+class ImageRestored(ImageCreated):
+    """The answer (200) to an upload of bytes that were in the trash."""
+
     restored_from_trash: bool = Field(
-        default=False,
-        description="True when these bytes were in the trash: the image came back with "
-        "its id, links and metadata (answered with 200, not 201).",
+        default=True,
+        description="These bytes were in the trash: that image came back with its id, "
+        "links and metadata instead of a new one being made.",
     )
 
 
