@@ -16,6 +16,7 @@ from app import migrate
 from app.auth.bootstrap import resolve_auth_secrets
 from app.auth.ratelimit import LoginRateLimiter
 from app.auth.router import router as auth_router
+from app.backup.router import router as backup_router
 from app.config import Settings, get_settings
 from app.db import create_engine, create_read_sessionmaker, create_sessionmaker
 from app.embedded import start_embedded_postgres
@@ -132,4 +133,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(renditions_router)  # /f/{id}/{format}.{ext}; /f/{id}.{ext} never has a "/"
     app.include_router(tenor_router)
     app.include_router(trash_router)
+    app.include_router(backup_router)
     return app

@@ -102,7 +102,9 @@ def cleanup_budget(settings: Settings) -> float:
     return settings.storage_timeout_seconds / 4
 
 
-async def _discard(storage: Storage, object_keys: list[str], reason: str, budget: float) -> None:
+async def discard_objects(
+    storage: Storage, object_keys: list[str], reason: str, budget: float
+) -> None:
     async def delete(key: str) -> None:
         try:
             await storage.delete(key)
@@ -118,7 +120,7 @@ async def _discard(storage: Storage, object_keys: list[str], reason: str, budget
         log.warning("upload.orphan_left", keys=object_keys, reason=f"{reason}; clean-up timed out")
 
 
-async def _store_objects(
+async def store_objects(
     storage: Storage, object_keys: list[str], image: PreparedImage, budget: float
 ) -> None:
     original, thumbnail = object_keys
@@ -145,7 +147,7 @@ async def _store_objects(
         key, exc = failures[0]
         log.warning("upload.storage_failed", key=key, error=str(exc))
         # Both keys, whichever failed: a PUT that failed may still have been stored.
-        await _discard(storage, object_keys, "storage failed", budget)
+        await discard_objects(storage, object_keys, "storage failed", budget)
         raise ServiceUnavailable("Storage is unavailable; the upload was not saved.") from exc
 
 
@@ -219,7 +221,7 @@ async def _save(
     image_id, probe = new_id(), prepared.probe
     original = keys.original_key(image_id, probe.extension)
     thumbnail = keys.thumbnail_key(image_id)
-    await _store_objects(storage, [original, thumbnail], prepared, budget)
+    await store_objects(storage, [original, thumbnail], prepared, budget)
     row = insertion.NewImage(
         id=image_id,
         title=fields.title,
@@ -243,12 +245,12 @@ async def _save(
     except IntegrityError:
         # Two identical uploads raced; the unique sha256 index picked the winner.
         await session.rollback()
-        await _discard(storage, [original, thumbnail], "duplicate", budget)
+        await discard_objects(storage, [original, thumbnail], "duplicate", budget)
         winner = await repository.id_by_sha256(session, prepared.sha256)
         raise Duplicate("This image is already in the library.", id=winner or "") from None
     except (DBAPIError, OSError) as exc:
         await session.rollback()
-        await _discard(storage, [original, thumbnail], "database failed", budget)
+        await discard_objects(storage, [original, thumbnail], "database failed", budget)
         raise ServiceUnavailable("The database is unavailable; the upload was not saved.") from exc
     log.info("image.uploaded", image_id=image_id, bytes=prepared.size, mime=probe.mime_type)
     return _saved_image(row, fields.tags, created_at, updated_at)

@@ -88,8 +88,8 @@ class State:
         async with self.sessionmaker() as session:
             await session.execute(
                 text(
-                    "TRUNCATE images, tags, image_tags, owner_token_versions, search_words, trashed_images, "
-                    "procrastinate_jobs CASCADE"
+                    "TRUNCATE images, tags, image_tags, owner_token_versions, search_words, "
+                    "trashed_images, procrastinate_jobs CASCADE"
                 )
             )
             await session.commit()

@@ -33,7 +33,15 @@ async def _visible(client: httpx.AsyncClient, image: dict[str, Any]) -> dict[str
 
 
 GONE = {"get": 404, "file": 404, "thumbnail": 404, "page": 404, "listed": 0, "found": 0, "tenor": 0}
-SHOWN = {"get": 200, "file": 200, "thumbnail": 200, "page": 200, "listed": 1, "found": 1, "tenor": 1}
+SHOWN = {
+    "get": 200,
+    "file": 200,
+    "thumbnail": 200,
+    "page": 200,
+    "listed": 1,
+    "found": 1,
+    "tenor": 1,
+}
 
 
 async def test_delete_trashes_and_restore_brings_back_every_link(
@@ -55,12 +63,14 @@ async def test_delete_trashes_and_restore_brings_back_every_link(
     assert (await client.get("/api/v1/tags")).json() == []  # the counts drop with it
     assert sorted(await state.object_keys()) == keys_before  # objects stay
     report = await consistency.check(state.sessionmaker, state.storage, grace=timedelta(0))
-    assert report.consistent and report.orphans == []
+    assert report.consistent
+    assert report.orphans == []
 
     trash = await authed_client.get("/api/v1/trash")
     assert trash.status_code == 200
     [item] = trash.json()["items"]
-    assert item["id"] == image["id"] and item["tags"] == ["zebra", "road"]
+    assert item["id"] == image["id"]
+    assert item["tags"] == ["zebra", "road"]
     assert trash.json()["trash_days"] == 30
 
     restored = await authed_client.post(f"/api/v1/trash/{image['id']}/restore")
@@ -90,11 +100,16 @@ async def test_trash_routes_are_owner_only_and_refuse_unknown_ids(
         assert response.status_code == 401, path
         assert response.headers["www-authenticate"] == "Bearer"
     for bad in ("AAAAAAAAAA", "short", "x" * 300, "bad%00idxx", "ÄÄÄÄÄÄÄÄÄÄ"):
-        for method, path in (("POST", f"/api/v1/trash/{bad}/restore"), ("DELETE", f"/api/v1/trash/{bad}")):
+        for method, path in (
+            ("POST", f"/api/v1/trash/{bad}/restore"),
+            ("DELETE", f"/api/v1/trash/{bad}"),
+        ):
             response = await authed_client.request(method, path)
             assert response.status_code in (404, 422), (bad, response.text)
             assert "detail" in response.json()
-    assert (await authed_client.get("/api/v1/trash", params={"cursor": "forged"})).status_code == 422
+    assert (
+        await authed_client.get("/api/v1/trash", params={"cursor": "forged"})
+    ).status_code == 422
     assert (await authed_client.get("/api/v1/trash", params={"limit": 0})).status_code == 422
     assert await state.row_count("trashed_images") == 1  # nothing changed
 
@@ -112,7 +127,8 @@ async def test_purge_now_removes_the_row_and_every_object(
     assert (await authed_client.delete(f"/api/v1/trash/{gone['id']}")).status_code == 404
     # The same bytes can be uploaded afresh: a new image, new id.
     again = await upload(authed_client, png_bytes(2))
-    assert again.status_code == 201 and again.json()["id"] != gone["id"]
+    assert again.status_code == 201
+    assert again.json()["id"] != gone["id"]
 
 
 async def test_a_byte_identical_upload_restores_the_trashed_image(
@@ -169,8 +185,10 @@ async def test_the_worker_purges_what_is_older_than_trash_days(
         assert (await authed_client.delete(f"/api/v1/images/{image['id']}")).status_code == 204
     async with app.state.sessionmaker() as session:
         await session.execute(
-            text("UPDATE trashed_images SET trashed_at = now() - interval '31 days' WHERE id = :id"),
-            {"id": old["id"]},
+            text(
+                "UPDATE trashed_images SET trashed_at = now() - interval '31 days' WHERE id = :id"
+            ),
+            {"i": old["id"]},
         )
         await session.commit()
     resources = WorkerResources(app.state.sessionmaker, app.state.storage, app.state.settings)
@@ -198,7 +216,9 @@ async def test_trash_days_zero_deletes_at_once(make_app: Any, migrated: None) ->
                 },
             )
             owner.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
-            state = State(running.state.sessionmaker, running.state.storage, settings.upload_tmp_dir)
+            state = State(
+                running.state.sessionmaker, running.state.storage, settings.upload_tmp_dir
+            )
             await state.wipe()
             image = await create_image(owner, png_bytes(41))
             assert (await owner.delete(f"/api/v1/images/{image['id']}")).status_code == 204

@@ -215,7 +215,8 @@ async def test_delete_with_confirmation(
     assert (await owner_web.get(f"/i/{image['id']}")).status_code == 404
 
     trash = await owner_web.get("/trash")
-    assert trash.status_code == 200 and "to the bin" in trash.text
+    assert trash.status_code == 200
+    assert "to the bin" in trash.text
     assert (await owner_web.get(f"/trash/{image['id']}/thumbnail")).status_code == 200
     restore = await owner_web.post(f"/trash/{image['id']}/restore", data={"csrf_token": token})
     assert restore.status_code == 303
