@@ -1,4 +1,4 @@
-"""`reactbin import` and `reactbin export`: typer commands over the HTTP API."""
+"""`reactbin import` and `reactbin export` (and `restore`): typer commands over the HTTP API."""
 
 from __future__ import annotations
 
@@ -223,9 +223,9 @@ def export_command(
 ) -> None:
     """Write every original plus manifest.json (metadata) into DIRECTORY.
 
-    `reactbin import DIRECTORY` restores it (into an empty library or another server).
-    Reads need no credentials; give them if the server asks. A second run downloads
-    only what is missing.
+    `reactbin restore DIRECTORY` brings it back with the same ids (so old links work);
+    give the owner's credentials so the manifest also carries share counts and
+    perceptual hashes. A second run downloads only what is missing.
     """
     if directory.exists() and not directory.is_dir():
         err.print(f"[red]error:[/red] {directory} exists and is not a folder", highlight=False)
@@ -257,8 +257,11 @@ def export_command(
 
 
 def register(cli: typer.Typer) -> None:
+    from app.transfer.restore_command import restore_command
+
     cli.command("import")(import_command)
     cli.command("export")(export_command)
+    cli.command("restore")(restore_command)
 
 
 # `reactbin import|export` run from this light app (app/entry.py); `reactbin --help`

@@ -188,7 +188,7 @@ async def test_the_worker_purges_what_is_older_than_trash_days(
             text(
                 "UPDATE trashed_images SET trashed_at = now() - interval '31 days' WHERE id = :id"
             ),
-            {"i": old["id"]},
+            {"id": old["id"]},
         )
         await session.commit()
     resources = WorkerResources(app.state.sessionmaker, app.state.storage, app.state.settings)
