@@ -122,6 +122,11 @@ class ReactbinClient:
     # ------------------------------------------------------------------ auth
 
     @property
+    def authenticated(self) -> bool:
+        """A token is at hand (given, or from `authenticate()`)."""
+        return self._token is not None
+
+    @property
     def can_write(self) -> bool:
         creds = self.credentials
         return bool(self._token or (creds.username and creds.password))

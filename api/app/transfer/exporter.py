@@ -90,8 +90,8 @@ def _write_manifest(folder: Path, server: str, entries: list[dict[str, Any]]) ->
 
 
 async def list_images(api: ReactbinClient) -> list[dict[str, Any]]:
-    """With the owner's credentials, every field a restore needs; else the public ones."""
-    if api.can_write:
+    """Logged in as the owner: every field a restore needs; else the public ones."""
+    if api.authenticated:
         return [image async for image in api.backup_images()]
     return [image async for image in api.images()]
 

@@ -153,8 +153,8 @@ async def test_not_an_image_or_not_as_stored_is_refused(
     response = await _restore(authed_client, located)
     assert response.status_code == 422, response.text
     assert "metadata" in response.json()["detail"]
-    missing = await authed_client.post("/api/v1/backup/images", data=_fields(located))
-    assert missing.status_code == 422
+    not_multipart = await authed_client.post("/api/v1/backup/images", data=_fields(located))
+    assert not_multipart.status_code == 415
     await state.assert_nothing_stored()
 
 
