@@ -208,6 +208,8 @@ def _restore_killed_mid_run(env: dict[str, str], login: list[str], export: Path)
     return n
 
 
+# Two libraries' worth of background jobs (renditions, text recognition) on a small machine.
+@pytest.mark.timeout(900)
 def test_export_wipe_restore_keeps_every_link(server_env: dict[str, str], tmp_path: Path) -> None:
     env, log = server_env, tmp_path / "server.log"
     login = ["--server", env["API_BASE_URL"], "--username", "owner"]
