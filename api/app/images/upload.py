@@ -174,7 +174,8 @@ async def upload_or_restore(
     fields = parse_fields(received)
     prepared = await inspect(received, settings)
     try:
-        # Before the upload's autocommit statements: a restore is one transaction.
+        await _without_transaction(session)
+        # Bytes in the trash come back (one statement, atomic in autocommit too).
         restored = await trash_service.restore_by_sha256(session, prepared.sha256)
         if restored is not None:
             return restored, True

@@ -26,7 +26,7 @@ from app.errors import Duplicate, ReactbinError
 from app.images import service
 from app.images.receive import receive_image_upload
 from app.images.schemas import ImageUpdate
-from app.images.upload import upload_image
+from app.images.upload import upload_image, upload_or_restore
 from app.trash import service as trash_service
 from app.web.forms import read_form
 from app.web.pages import (
@@ -164,12 +164,13 @@ async def upload(
         received.fields["tags"] = typed_tags(",".join(received.fields.get("tags", [])))
         queue = request.app.state.queue
         if wants_json(request):
-            image = await upload_image(db, storage, settings, received, queue)
+            image, restored = await upload_or_restore(db, storage, settings, received, queue)
             body = service.to_read(image, settings.api_base_url).model_dump(mode="json")
             alike = [d.model_dump() for d in await service.near_duplicates(db, image)]
-            return JSONResponse(
-                {**body, "page_url": f"/i/{image.id}", "near_duplicates": alike}, status_code=201
-            )
+            body |= {"page_url": f"/i/{image.id}", "near_duplicates": alike}
+            if restored:  # the same bytes were in the trash: that image is back
+                return JSONResponse({**body, "restored_from_trash": True}, status_code=200)
+            return JSONResponse(body, status_code=201)
         try:
             image = await upload_image(db, storage, settings, received, queue)
         except ReactbinError as exc:

@@ -61,7 +61,7 @@ def _server(env: dict[str, str], log: Path) -> Iterator[None]:
     with log.open("ab") as out:
         process = subprocess.Popen([_reactbin(), "serve"], env=env, stdout=out, stderr=out)
     try:
-        wait_ready(env["API_BASE_URL"], process)
+        wait_ready(env["API_BASE_URL"], process, timeout=120)  # a busy machine: be patient
         yield
     finally:
         stop(process)
@@ -183,8 +183,31 @@ def _wipe(env: dict[str, str]) -> None:
     db_name = env["DATABASE_URL"].rsplit("/", 1)[1]
     asyncio.run(_admin(base_db, f'DROP DATABASE "{db_name}" WITH (FORCE)'))
     asyncio.run(_admin(base_db, f'CREATE DATABASE "{db_name}"'))
-    asyncio.run(_bucket("delete", env["S3_BUCKET_NAME"]))
-    asyncio.run(_bucket("create", env["S3_BUCKET_NAME"]))
+    asyncio.run(_empty_bucket(env["S3_BUCKET_NAME"]))
+
+
+async def _empty_bucket(name: str) -> None:
+    from app.config import load_settings
+    from app.storage.s3 import S3Storage
+
+    settings = load_settings()
+    secret = settings.s3_secret_access_key
+    storage = await S3Storage(
+        bucket=name,
+        endpoint_url=settings.s3_endpoint_url,
+        access_key_id=settings.s3_access_key_id,
+        secret_access_key=secret.get_secret_value() if secret else None,
+        region=settings.s3_region,
+        timeout=10,
+    ).open()
+    try:
+        keys = [info.key async for info in storage.list("")]
+        assert keys  # there was a library to lose
+        for key in keys:
+            await storage.delete(key)
+        assert [info.key async for info in storage.list("")] == []
+    finally:
+        await storage.close()
 
 
 def _restore_killed_mid_run(env: dict[str, str], login: list[str], export: Path) -> int:
