@@ -117,7 +117,7 @@ def _restore_then_delete_forever(
     page: Page, server: Server, library: Library, image_id: str
 ) -> None:
     """The trash page: Restore brings the image back with its id; Delete forever ends it."""
-    page.get_by_role("link", name="Trash", exact=True).click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Trash").click()
     page.wait_for_url(f"{server.base_url}/trash")
     row = page.locator(f".trash-item[data-id='{image_id}']")
     expect(row.locator(".title")).to_have_text("maybe")
