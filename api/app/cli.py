@@ -64,7 +64,8 @@ def _reason(exc: BaseException) -> str:
 async def _preflight(settings: Settings) -> Settings:
     """Check what a wrong setting would break, so start-up fails with one clear line."""
     settings = await prepare_database(settings)
-    assert settings.database_url is not None
+    if settings.database_url is None:  # prepare_database sets it
+        raise SettingsError("DATABASE_URL is not set")
     engine = create_engine(settings.database_url, pool_size=1)
     try:
         async with engine.connect() as connection:
@@ -176,7 +177,8 @@ def check(
 
 async def _check(settings: Settings, repair: bool, grace: timedelta) -> CheckReport:
     settings = await _preflight(settings)
-    assert settings.database_url is not None
+    if settings.database_url is None:  # prepare_database sets it
+        raise SettingsError("DATABASE_URL is not set")
     engine = create_engine(settings.database_url, pool_size=2)
     storage = await open_storage(settings)
     queue = make_queue(settings.database_url)  # a repaired rendition is rebuilt by the workers
@@ -200,7 +202,8 @@ def worker(
 
 async def _worker(settings: Settings, concurrency: int) -> None:
     settings = await _preflight(settings)
-    assert settings.database_url is not None
+    if settings.database_url is None:  # prepare_database sets it
+        raise SettingsError("DATABASE_URL is not set")
     engine = create_engine(settings.database_url, pool_size=2)
     storage = await open_storage(settings)
     queue = make_queue(settings.database_url)
@@ -236,7 +239,8 @@ def reprocess(
 
 async def _reprocess(settings: Settings, every: bool) -> int:
     settings = await _preflight(settings)
-    assert settings.database_url is not None
+    if settings.database_url is None:  # prepare_database sets it
+        raise SettingsError("DATABASE_URL is not set")
     engine = create_engine(settings.database_url, pool_size=1)
     queue = make_queue(settings.database_url)
     try:

@@ -67,7 +67,8 @@ class ServiceUnavailable(ReactbinError):
 
 
 async def _handle_reactbin_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ReactbinError)
+    if not isinstance(exc, ReactbinError):  # registered for ReactbinError only
+        return await _handle_unexpected(request, exc)
     if exc.status_code >= 500:
         log.warning("request.unavailable", detail=exc.message)
     return JSONResponse(

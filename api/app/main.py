@@ -16,7 +16,7 @@ from app import migrate
 from app.auth.bootstrap import resolve_auth_secrets
 from app.auth.ratelimit import LoginRateLimiter
 from app.auth.router import router as auth_router
-from app.config import Settings, get_settings
+from app.config import Settings, SettingsError, get_settings
 from app.db import create_engine, create_read_sessionmaker, create_sessionmaker
 from app.embedded import start_embedded_postgres
 from app.errors import install_error_handlers
@@ -55,7 +55,8 @@ async def prepare_database(settings: Settings) -> Settings:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = await prepare_database(app.state.settings)
     app.state.settings = settings
-    assert settings.database_url is not None
+    if settings.database_url is None:  # prepare_database sets it
+        raise SettingsError("DATABASE_URL is not set")
     if settings.auth_provider == "noop":
         log.warning("auth.disabled", detail="AUTH_PROVIDER=noop: every request acts as the owner")
     secrets = await anyio.to_thread.run_sync(resolve_auth_secrets, settings)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+import anyio
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
@@ -226,7 +227,8 @@ async def receive_upload(
             received += len(chunk)
             if received > max_body:
                 raise TooLarge(_too_large_message(max_file_bytes))
-            parser.feed(chunk)
+            # The spool file is written as the parser goes: in a worker thread.
+            await anyio.to_thread.run_sync(parser.feed, chunk)
         return parser.finish()
     except ClientDisconnect:
         parser.abort()

@@ -17,7 +17,9 @@ from app.config import Settings
 from app.storage import Storage
 
 QUEUE = "images"
-PROCESS_IMAGE = "process_image"
+# The text-recognition job. Its stored name is older than the job's code: queued
+# jobs carry it, so it stays.
+RECOGNISE_TEXT = "process_image"
 MAKE_RENDITIONS = "make_renditions"
 
 
@@ -39,14 +41,14 @@ def make_queue(database_url: str) -> procrastinate.App:
     connector = procrastinate.PsycopgConnector(
         conninfo=libpq_url(database_url), min_size=1, max_size=4
     )
-    from app.jobs.processing import process_image_task
+    from app.jobs.processing import recognise_text_task
     from app.renditions.job import make_renditions_task
 
     queue = procrastinate.App(connector=connector)
     # Registered per App (not through a shared Blueprint): a task object
     # remembers one App, and tests run several.
     retry = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=5)
-    tasks = ((PROCESS_IMAGE, process_image_task), (MAKE_RENDITIONS, make_renditions_task))
+    tasks = ((RECOGNISE_TEXT, recognise_text_task), (MAKE_RENDITIONS, make_renditions_task))
     for name, task in tasks:
         queue.task(name=name, queue=QUEUE, pass_context=True, retry=retry)(task)
     return queue
@@ -64,7 +66,7 @@ async def defer_upload_jobs(queue: procrastinate.App, image_id: str) -> None:
     Both jobs are queued, or neither (the upload logs it; `reactbin reprocess` and
     `reactbin renditions` catch up)."""
     jobs = [
-        queue.configure_task(PROCESS_IMAGE).make_new_job(image_id=image_id),
+        queue.configure_task(RECOGNISE_TEXT).make_new_job(image_id=image_id),
         renditions_task(queue, image_id).make_new_job(image_id=image_id),
     ]
     await queue.job_manager.batch_defer_jobs_async(jobs)

@@ -37,6 +37,7 @@ from app.renditions.encoded import EncodedRendition, RenditionError
 from app.renditions.formats import rendition_key
 from app.renditions.models import Rendition
 from app.storage import ObjectNotFound, Storage, StorageError
+from app.storage.base import download_to
 
 log = structlog.get_logger()
 # made; gone: the image was deleted (nothing to do); failed: the original cannot be read.
@@ -47,16 +48,6 @@ def _encode(original: Path, workdir: Path) -> list[EncodedRendition]:
     from app.renditions.encode import make_renditions  # FFmpeg: loaded in workers only
 
     return make_renditions(original, workdir)
-
-
-async def _download(storage: Storage, key: str, path: Path) -> None:
-    stored = await storage.get(key)
-    try:
-        with path.open("wb") as handle:
-            async for chunk in stored.body:
-                handle.write(chunk)
-    finally:
-        await stored.close()
 
 
 async def _discard(storage: Storage, object_keys: list[str]) -> None:
@@ -135,7 +126,7 @@ async def build_renditions(resources: WorkerResources, image_id: str) -> Outcome
     ) as workdir:
         original = Path(workdir) / f"original.{image.extension}"
         try:
-            await _download(resources.storage, image.original_key, original)
+            await download_to(resources.storage, image.original_key, original)
         except ObjectNotFound:
             log.warning("renditions.original_missing", image_id=image_id)
             return "failed"

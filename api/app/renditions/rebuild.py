@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from app.config import Settings
+from app.config import Settings, SettingsError
 from app.db import create_engine, create_sessionmaker
 from app.jobs.queue import WorkerResources, make_queue
 from app.renditions import repository
@@ -34,7 +34,8 @@ async def run(
     now: bool,
     progress: Callable[[str, Outcome], None] | None = None,
 ) -> RebuildResult:
-    assert settings.database_url is not None
+    if settings.database_url is None:
+        raise SettingsError("DATABASE_URL is not set")
     engine = create_engine(settings.database_url, pool_size=2)
     sessionmaker = create_sessionmaker(engine)
     result = RebuildResult()

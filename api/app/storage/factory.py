@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.config import Settings
+from app.config import Settings, SettingsError
 from app.ops.storage_metrics import CountingStorage
 from app.storage.base import Storage
 from app.storage.local import LocalStorage
@@ -17,7 +17,8 @@ async def open_storage(settings: Settings) -> Storage:
 async def _open_backend(settings: Settings) -> Storage:
     if settings.resolved_storage_backend == "local":
         return await LocalStorage(settings.data_dir / "objects").open()
-    assert settings.s3_bucket_name is not None  # enforced by Settings
+    if settings.s3_bucket_name is None:  # Settings refuses this already
+        raise SettingsError("S3_BUCKET_NAME must be set when STORAGE_BACKEND is s3")
     secret = settings.s3_secret_access_key
     return await S3Storage(
         bucket=settings.s3_bucket_name,

@@ -14,10 +14,12 @@ from app.errors import NotFound, Unprocessable
 from app.ids import is_valid_id
 from app.images import repository, service
 from app.images.schemas import FieldError, normalize_tag
+from app.imaging.sizing import fit
+from app.imaging.thumbnails import thumbnail_size
 from app.renditions.formats import rendition_path
 from app.renditions.repository import renditions_for
 from app.web.pages import PageRoute, SessionDep, render
-from app.web.views import Card, Detail, thumbnail_size
+from app.web.views import Card, Detail
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 oembed_router = APIRouter(include_in_schema=False)
@@ -157,15 +159,6 @@ def _image_id_from(url: str, base_url: str) -> str:
     return candidate
 
 
-def _fit(width: int, height: int, max_width: int | None, max_height: int | None) -> tuple[int, int]:
-    scale = 1.0
-    if max_width:
-        scale = min(scale, max_width / width)
-    if max_height:
-        scale = min(scale, max_height / height)
-    return max(1, int(width * scale)), max(1, int(height * scale))
-
-
 @oembed_router.get("/oembed")
 async def oembed(
     db: DbDep,
@@ -180,7 +173,8 @@ async def oembed(
         return Response(status_code=501)
     image_id = _image_id_from(url, settings.api_base_url)
     image = service.to_read(await service.get_image(db, image_id), settings.api_base_url)
-    width, height = _fit(image.width, image.height, maxwidth, maxheight)
+    box = (maxwidth or image.width, maxheight or image.height)
+    width, height = fit((image.width, image.height), box)
     thumb_width, thumb_height = thumbnail_size(image.width, image.height)
     body: dict[str, Any] = {
         "version": "1.0",
