@@ -14,7 +14,7 @@ from PIL import ImageFile
 
 from app.config import Settings
 from app.errors import Unprocessable, UnsupportedMedia
-from app.images.receive import TEMP_PREFIX, ReceivedUpload
+from app.images.spool import TEMP_PREFIX, ReceivedUpload
 from app.imaging.errors import ImagingError, UnsupportedImageType
 from app.imaging.hashing import hash_image, perceptual_hash
 from app.imaging.probe import ImageLimits, ProbeResult, probe_image

@@ -34,7 +34,6 @@ from app.ids import new_id
 from app.images import insertion, keys, repository
 from app.images.models import Image, ImageTag
 from app.images.preparation import PreparedImage, inspect
-from app.images.receive import ReceivedUpload
 from app.images.schemas import (
     MAX_TITLE,
     FieldError,
@@ -43,6 +42,7 @@ from app.images.schemas import (
     clean_title,
     split_tag_fields,
 )
+from app.images.spool import ReceivedUpload
 from app.jobs.queue import defer_upload_jobs
 from app.storage import Storage, StorageError
 from app.tags.models import Tag

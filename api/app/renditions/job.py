@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.images import repository as images
 from app.images.models import Image
-from app.jobs.queue import WorkerResources, renditions_task
+from app.jobs.queue import WorkerResources
 from app.renditions import repository
 from app.renditions.encoded import EncodedRendition, RenditionError
 from app.renditions.formats import rendition_key
@@ -151,7 +151,3 @@ async def build_renditions(resources: WorkerResources, image_id: str) -> Outcome
 
 async def make_renditions_task(context: procrastinate.JobContext, image_id: str) -> None:
     await build_renditions(context.additional_context["resources"], image_id)
-
-
-async def enqueue(queue: procrastinate.App, image_id: str) -> None:
-    await renditions_task(queue, image_id).defer_async(image_id=image_id)

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 from app.config import Settings, SettingsError
-from app.ops.storage_metrics import CountingStorage
 from app.storage.base import Storage
 from app.storage.local import LocalStorage
 from app.storage.s3 import S3Storage
 
 
 async def open_storage(settings: Settings) -> Storage:
-    # Wrapped so that every storage failure is counted for /metrics, whatever the backend.
-    return CountingStorage(await _open_backend(settings))
-
-
-async def _open_backend(settings: Settings) -> Storage:
     if settings.resolved_storage_backend == "local":
         return await LocalStorage(settings.data_dir / "objects").open()
     if settings.s3_bucket_name is None:  # Settings refuses this already

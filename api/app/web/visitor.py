@@ -12,12 +12,14 @@ from app.dependencies import CursorDep, SettingsDep
 from app.dependencies import SessionDep as DbDep
 from app.errors import NotFound, Unprocessable
 from app.ids import is_valid_id
-from app.images import repository, service
+from app.images import service
 from app.images.schemas import FieldError, normalize_tag
 from app.imaging.sizing import fit
 from app.imaging.thumbnails import thumbnail_size
 from app.renditions.formats import rendition_path
 from app.renditions.repository import renditions_for
+from app.search import service as search_service
+from app.tags import repository as tags_repository
 from app.web.pages import PageRoute, SessionDep, render
 from app.web.views import Card, Detail
 
@@ -59,13 +61,13 @@ async def gallery(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response:
     q, tags = q.strip(), clean_tag_filter(tags)
-    images, next_cursor = await service.list_images(
+    images, next_cursor = await search_service.list_images(
         db, codec, tags=tags, limit=PAGE_SIZE, cursor=cursor, query=q or None
     )
     cards = [Card.of(service.to_read(image, settings.api_base_url)) for image in images]
     chips = [
         {"name": name, "count": count, "url": gallery_url(q, [*tags, name])}
-        for name, count in await repository.tag_counts(db, prefix=None, limit=CHIP_COUNT)
+        for name, count in await tags_repository.tag_counts(db, prefix=None, limit=CHIP_COUNT)
         if name not in tags
     ]
     active = [
@@ -124,7 +126,7 @@ async def tags_page(
     prefix: Annotated[str, Query(max_length=50)] = "",
 ) -> Response:
     normalized = " ".join(prefix.split()).lower()
-    rows = await repository.tag_counts(db, prefix=normalized or None, limit=TAGS_PAGE_LIMIT)
+    rows = await tags_repository.tag_counts(db, prefix=normalized or None, limit=TAGS_PAGE_LIMIT)
     tags = [{"name": name, "count": count, "url": gallery_url("", [name])} for name, count in rows]
     return render(
         request,

@@ -77,7 +77,7 @@ def test_stale_upload_spool_files_are_swept(tmp_path: Path) -> None:
     import os
     import time
 
-    from app.images.receive import TEMP_PREFIX, sweep_stale_spool_files
+    from app.images.spool import TEMP_PREFIX, sweep_stale_spool_files
 
     old, fresh, other = (
         tmp_path / f"{TEMP_PREFIX}old",

@@ -16,7 +16,7 @@ from sqlalchemy import func, update
 
 from app.images import repository
 from app.images.models import Image
-from app.jobs.queue import RECOGNISE_TEXT, WorkerResources
+from app.jobs.queue import WorkerResources
 from app.storage import ObjectNotFound
 from app.storage.base import download_to
 
@@ -62,7 +62,3 @@ async def recognise_text(resources: WorkerResources, image_id: str) -> None:
 
 async def recognise_text_task(context: procrastinate.JobContext, image_id: str) -> None:
     await recognise_text(context.additional_context["resources"], image_id)
-
-
-async def enqueue(queue: procrastinate.App, image_id: str) -> None:
-    await queue.configure_task(RECOGNISE_TEXT).defer_async(image_id=image_id)
