@@ -32,7 +32,7 @@ def _recognise(path: Path) -> str | None:
 async def recognise_text(resources: WorkerResources, image_id: str) -> None:
     """Read the text printed in the image into `ocr_text`, unless the owner wrote one."""
     async with resources.sessionmaker() as session:
-        image = await repository.get(session, image_id)
+        image = await repository.get_record(session, image_id)
     if image is None:
         log.info("job.image_gone", image_id=image_id)
         return

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -29,6 +28,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.types import NullType
 
 from app.images.models import Image, ImageTag
+from app.images.rows import RECORD_COLUMN_NAMES, ImageRecord
 from app.tags import repository as tags
 from app.tags.models import Tag
 
@@ -53,33 +53,7 @@ def having_all_tags(statement: SelectT, tags: Sequence[str]) -> SelectT:
     return statement
 
 
-@dataclass(frozen=True, slots=True)
-class ImageRecord:
-    """An image as pages show it, read with plain rows: no ORM objects to build
-    for each image and tag, which was most of a list page's CPU time."""
-
-    id: str
-    title: str
-    description: str
-    ocr_text: str | None
-    mime_type: str
-    extension: str
-    width: int
-    height: int
-    frame_count: int
-    duration_ms: int
-    size_bytes: int
-    sha256: str
-    phash: int | None
-    original_key: str
-    thumbnail_key: str
-    thumbnail_bytes: int
-    created_at: datetime
-    updated_at: datetime
-    tag_names: list[str]
-
-
-RECORD_COLUMNS = [Image.__table__.c[name] for name in ImageRecord.__slots__[:-1]]
+RECORD_COLUMNS = [Image.__table__.c[name] for name in RECORD_COLUMN_NAMES]
 
 
 def tag_names_of(image_id: ColumnElement[str]) -> ColumnElement[list[str] | None]:

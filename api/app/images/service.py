@@ -13,7 +13,7 @@ from app.errors import NotFound, ServiceUnavailable
 from app.ids import is_valid_id, new_id
 from app.images import keys, repository
 from app.images.models import Image
-from app.images.repository import ImageRecord
+from app.images.rows import RECORD_COLUMN_NAMES, ImageRecord
 from app.images.schemas import ImageRead, ImageUpdate, NearDuplicate
 from app.imaging.hashing import NEAR_DUPLICATE_DISTANCE
 from app.storage import Storage, StorageError
@@ -22,24 +22,17 @@ from app.storage.base import delete_prefix
 log = structlog.get_logger()
 
 
+# The columns the API shows as they are (not the storage keys, the extension or
+# the perceptual hash); the rest of ImageRead is derived below.
+_SHOWN_COLUMNS = [name for name in ImageRead.model_fields if name in RECORD_COLUMN_NAMES]
+
+
 def to_read(image: Image | ImageRecord, base_url: str) -> ImageRead:
     return ImageRead(
-        id=image.id,
-        title=image.title,
-        description=image.description,
+        **{name: getattr(image, name) for name in _SHOWN_COLUMNS},
         tags=image.tag_names,
-        ocr_text=image.ocr_text,
-        mime_type=image.mime_type,
-        width=image.width,
-        height=image.height,
-        frame_count=image.frame_count,
-        duration_ms=image.duration_ms,
-        size_bytes=image.size_bytes,
-        sha256=image.sha256,
         url=f"{base_url}/f/{image.id}.{image.extension}",
         thumbnail_url=f"{base_url}/api/v1/images/{image.id}/thumbnail",
-        created_at=image.created_at,
-        updated_at=image.updated_at,
     )
 
 
@@ -101,7 +94,7 @@ async def delete_image(session: AsyncSession, storage: Storage, image_id: str) -
 SIMILAR_BITS = 2 * NEAR_DUPLICATE_DISTANCE
 
 
-async def near_duplicates(session: AsyncSession, image: Image) -> list[NearDuplicate]:
+async def near_duplicates(session: AsyncSession, image: Image | ImageRecord) -> list[NearDuplicate]:
     if image.phash is None:
         return []
     found = await repository.look_alikes(

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Unprocessable
 from app.images import repository
-from app.images.repository import ImageRecord
+from app.images.rows import ImageRecord
 from app.pagination import CursorCodec, InvalidCursor
 from app.search import repository as search_repository
 from app.search import tiered
