@@ -2,10 +2,10 @@
 
 from app.auth.models import OwnerTokenVersion
 from app.images.models import Image, ImageTag
+from app.images.trash.models import TrashedImage
 from app.renditions.models import Rendition
 from app.search.models import SearchWord
 from app.tags.models import Tag
-from app.trash.models import TrashedImage
 
 __all__ = [
     "Image",

@@ -9,10 +9,11 @@ from datetime import datetime
 from sqlalchemy import func, literal, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.images.insertion import NewImage, insert_image_sql
+from app.images.insertion import insert_image_sql
 from app.images.models import Image
 from app.images.repository import with_tags
-from app.trash.models import TrashedImage
+from app.images.rows import NewImage
+from app.images.trash.models import TrashedImage
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,13 +30,13 @@ from app.errors import Duplicate, ServiceUnavailable, Unprocessable
 from app.images import keys
 from app.images import repository as images
 from app.images import service as images_service
-from app.images.models import Image
 from app.images.preparation import PreparedImage, inspect
-from app.images.receive import ReceivedUpload
+from app.images.rows import ImageRecord
+from app.images.spool import ReceivedUpload
+from app.images.trash import service as trash_service
 from app.images.upload import cleanup_budget, discard_objects, store_objects
 from app.jobs.queue import defer_upload_jobs
 from app.storage import Storage
-from app.trash import service as trash_service
 
 log = structlog.get_logger()
 Status = Literal["restored", "unchanged"]
@@ -101,14 +101,14 @@ async def restore_image(
     settings: Settings,
     received: ReceivedUpload,
     queue: procrastinate.App | None,
-) -> tuple[Status, Image]:
+) -> tuple[Status, ImageRecord]:
     entry = parse_entry(received)
     await _checked(received, entry, await repository.now(session))
     await repository.lock_id(session, entry.id)
     found = await _existing(session, entry)
     if found == "unchanged":
         await session.rollback()  # ends the lock
-        return "unchanged", await images_service.get_image(session, entry.id)
+        return "unchanged", await images_service.read_image(session, entry.id)
     if found == "restored":
         return "restored", await trash_service.restore(session, entry.id)
     prepared = await inspect(received, settings)
@@ -127,7 +127,7 @@ async def restore_image(
         except Exception as exc:  # the image is saved; `reactbin renditions` catches up
             log.warning("restore.enqueue_failed", image_id=entry.id, error=type(exc).__name__)
     log.info("image.restored", image_id=entry.id, bytes=prepared.size)
-    return "restored", await images_service.get_image(session, entry.id)
+    return "restored", await images_service.read_image(session, entry.id)
 
 
 async def _store(

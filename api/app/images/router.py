@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from app.auth.dependencies import Owner
-from app.dependencies import CursorDep, SessionDep, SettingsDep, StorageDep
+from app.dependencies import SessionDep, SettingsDep, StorageDep
 from app.errors import Unprocessable
 from app.images import service
 from app.images.files import serve_object
@@ -15,16 +15,15 @@ from app.images.schemas import (
     DuplicateDetail,
     FieldError,
     ImageCreated,
-    ImagePage,
     ImageRead,
     ImageRestored,
     ImageUpdate,
     SimilarPage,
     normalize_tag,
 )
+from app.images.trash import service as trash_service
 from app.images.upload import upload_or_restore
 from app.readcache.middleware import cacheable
-from app.trash import service as trash_service
 
 router = APIRouter(prefix="/api/v1/images", tags=["images"])
 
@@ -112,27 +111,6 @@ async def create_image(
         return JSONResponse(body, headers={"Location": location})
     response.headers["Location"] = location
     return ImageCreated(**created, near_duplicates=alike)
-
-
-@router.get("", response_model=ImagePage, responses={422: {"description": "Bad limit or cursor"}})
-@cacheable
-async def list_images(
-    session: SessionDep,
-    settings: SettingsDep,
-    codec: CursorDep,
-    tags: TagQuery = None,
-    q: Annotated[str | None, Query(max_length=MAX_QUERY_LENGTH)] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
-) -> ImagePage:
-    """Newest first (or by relevance with `q`), filtered by tags, paged with an opaque cursor."""
-    images, next_cursor = await service.list_images(
-        session, codec, tags=normalized_tags(tags or []), limit=limit, cursor=cursor, query=q
-    )
-    return ImagePage(
-        items=[service.to_read(image, settings.api_base_url) for image in images],
-        next_cursor=next_cursor,
-    )
 
 
 @router.get(

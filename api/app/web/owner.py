@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from app.auth import repository as auth_repository
 from app.auth.bootstrap import AuthSecrets
+from app.auth.dependencies import client_address
 from app.auth.service import authenticate
 from app.config import Settings
 from app.dependencies import SessionDep as DbDep
@@ -26,8 +27,8 @@ from app.errors import Duplicate, ReactbinError
 from app.images import service
 from app.images.receive import receive_image_upload
 from app.images.schemas import ImageUpdate
+from app.images.trash import service as trash_service
 from app.images.upload import upload_image, upload_or_restore
-from app.trash import service as trash_service
 from app.web.forms import read_form
 from app.web.pages import (
     CsrfRefused,
@@ -102,7 +103,14 @@ async def login(request: Request, session: SessionDep, db: DbDep) -> Response:
         )
 
     try:
-        version = await authenticate(request, db, username, password)
+        version = await authenticate(
+            db,
+            username,
+            password,
+            limiter=request.app.state.login_limiter,
+            secrets=auth,
+            client=client_address(request),
+        )
     except ReactbinError as exc:
         response = again(exc.status_code, exc.message)
         response.headers.update(exc.headers or {})

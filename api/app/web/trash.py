@@ -15,9 +15,9 @@ from app.dependencies import SessionDep as DbDep
 from app.errors import NotFound
 from app.ids import is_valid_id
 from app.images.keys import thumbnail_key
+from app.images.trash import service
 from app.pagination import MAX_CURSOR_LENGTH
 from app.storage import ObjectNotFound
-from app.trash import service
 from app.web.forms import read_form
 from app.web.owner import check_csrf
 from app.web.pages import OwnerDep, PageRoute, render

@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from app import consistency
+from app.images.trash.job import purge_trash
 from app.jobs.queue import WorkerResources
-from app.trash.job import purge_trash
 from tests.integration.helpers import State, create_image, gif_bytes, png_bytes, upload
 
 

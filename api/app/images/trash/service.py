@@ -15,13 +15,13 @@ from app.ids import is_valid_id
 from app.images import keys
 from app.images import repository as images
 from app.images import service as images_service
-from app.images.models import Image
+from app.images.rows import ImageRecord
+from app.images.trash import repository
+from app.images.trash.models import TrashedImage
+from app.images.trash.schemas import TrashedRead
 from app.pagination import CursorCodec, InvalidCursor
 from app.storage import Storage, StorageError
 from app.storage.base import delete_prefix
-from app.trash import repository
-from app.trash.models import TrashedImage
-from app.trash.schemas import TrashedRead
 
 log = structlog.get_logger()
 # Images purged per statement by the worker, so one run never holds many row locks.
@@ -48,7 +48,7 @@ async def discard_image(
     log.info("image.trashed", image_id=image_id)
 
 
-async def restore(session: AsyncSession, image_id: str) -> Image:
+async def restore(session: AsyncSession, image_id: str) -> ImageRecord:
     """Back into the library with its id, times, tags and renditions: every link works again."""
     if not is_valid_id(image_id):
         raise NotFound("No image with that id in the trash.")
@@ -66,10 +66,10 @@ async def restore(session: AsyncSession, image_id: str) -> Image:
         raise NotFound("No image with that id in the trash.")
     await _commit(session, "nothing was restored")
     log.info("image.restored_from_trash", image_id=image_id)
-    return await images_service.get_image(session, image_id)
+    return await images_service.read_image(session, image_id)
 
 
-async def restore_by_sha256(session: AsyncSession, sha256: str) -> Image | None:
+async def restore_by_sha256(session: AsyncSession, sha256: str) -> ImageRecord | None:
     """A byte-identical upload of a trashed image brings the original back; None if none."""
     image_id = await repository.id_by_sha256(session, sha256)
     if image_id is None:

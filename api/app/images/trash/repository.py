@@ -12,7 +12,7 @@ from sqlalchemy import delete, literal, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.images.models import Image
-from app.trash.models import TrashedImage
+from app.images.trash.models import TrashedImage
 
 # Every column of `images` a snapshot carries and a restore writes back: all but
 # the generated search document, which PostgreSQL computes again.

@@ -12,9 +12,9 @@ from app.dependencies import CursorDep, SessionDep, SettingsDep, StorageDep
 from app.ids import ALPHABET, ID_LENGTH
 from app.images import service as images_service
 from app.images.schemas import DuplicateDetail, ImageRead
+from app.images.trash import service
+from app.images.trash.schemas import TrashPage
 from app.pagination import MAX_CURSOR_LENGTH
-from app.trash import service
-from app.trash.schemas import TrashPage
 
 router = APIRouter(prefix="/api/v1/trash", tags=["trash"])
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import procrastinate
 import structlog
 
+from app.images.trash.service import purge_expired
 from app.jobs.queue import WorkerResources
-from app.trash.service import purge_expired
 
 log = structlog.get_logger()
 
