@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from app.auth.dependencies import Owner
 from app.dependencies import CursorDep, SessionDep, SettingsDep, StorageDep
 from app.errors import Unprocessable
-from app.images import service
+from app.images import encode, service
 from app.images.files import serve_object
 from app.images.receive import receive_image_upload
 from app.images.schemas import (
@@ -29,6 +29,7 @@ TagQuery = Annotated[
     list[str] | None, Query(alias="tag", description="Repeatable; images carrying all of them.")
 ]
 MAX_QUERY_LENGTH = 500
+JSON = "application/json"
 
 _UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
@@ -111,15 +112,14 @@ async def list_images(
     q: Annotated[str | None, Query(max_length=MAX_QUERY_LENGTH)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
-) -> ImagePage:
+) -> Response:
     """Newest first (or by relevance with `q`), filtered by tags, paged with an opaque cursor."""
     images, next_cursor = await service.list_images(
         session, codec, tags=normalized_tags(tags or []), limit=limit, cursor=cursor, query=q
     )
-    return ImagePage(
-        items=[service.to_read(image, settings.api_base_url) for image in images],
-        next_cursor=next_cursor,
-    )
+    # The bytes `response_model` would give, written from the rows (app/images/encode.py).
+    body = encode.page_body(images, next_cursor, settings.api_base_url)
+    return Response(body, media_type=JSON)
 
 
 @router.get(
@@ -135,9 +135,9 @@ async def random_image(
 
 @router.get("/{image_id}", response_model=ImageRead, responses=_ERRORS)
 @cacheable
-async def get_image(image_id: str, session: SessionDep, settings: SettingsDep) -> ImageRead:
+async def get_image(image_id: str, session: SessionDep, settings: SettingsDep) -> Response:
     image = await service.read_image(session, image_id)
-    return service.to_read(image, settings.api_base_url)
+    return Response(encode.image_body(image, settings.api_base_url), media_type=JSON)
 
 
 @router.get("/{image_id}/similar", response_model=SimilarPage, responses=_ERRORS)
