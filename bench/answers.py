@@ -7,7 +7,8 @@
 For every search query of the benchmark (common, rare, prefix, typo, a few
 several-word and web-search ones, with and without a tag filter), the first
 pages of the gallery's list, the Tenor-compatible search and tag autocomplete,
-it records the answer as the ids (or tag names) in order, following
+it records the answer as the ids (or tag names) in order (and a digest of
+the rest of each image: title, tags, times...), following
 `next_cursor` for the first `PAGES` pages. Requests carry `Cache-Control:
 no-cache`, so the database answers, not the response cache. Cursors are keyed
 by page number, not by value: they are signed with the server's secret, which
@@ -18,6 +19,7 @@ size (records FILE when it does not exist, else compares with it).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -43,7 +45,14 @@ def _search_paths(queries: dict[str, list[str]]) -> list[str]:
     return [*paths, "/api/v1/images", "/api/v1/images?limit=100"]
 
 
+def _digest(items: list[dict[str, Any]]) -> str:
+    """Everything a page shows but its links (which name the server's address)."""
+    shown = [{k: v for k, v in item.items() if not k.endswith("url")} for item in items]
+    return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def _pages(client: httpx.Client, path: str) -> list[list[str]]:
+    """Each page: its ids in order, then a digest of the rest of what it shows."""
     pages: list[list[str]] = []
     cursor: str | None = None
     for _ in range(PAGES):
@@ -51,7 +60,7 @@ def _pages(client: httpx.Client, path: str) -> list[list[str]]:
         response = client.get(url, headers=FRESH)
         response.raise_for_status()
         body = response.json()
-        pages.append([item["id"] for item in body["items"]])
+        pages.append([item["id"] for item in body["items"]] + [_digest(body["items"])])
         cursor = body.get("next_cursor")
         if not cursor:
             break
