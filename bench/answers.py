@@ -99,6 +99,18 @@ def differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     return found
 
 
+def check(path: Path, size: int, found: dict[str, Any]) -> dict[str, Any]:
+    """`run.py --answers FILE`: compare with FILE's answers at this library size,
+    or record them there when it has none (FILE maps size -> answers)."""
+    known: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    if str(size) not in known:
+        known[str(size)] = found
+        path.write_text(json.dumps(known, indent=1) + "\n")
+        return {"paths": len(found), "recorded": str(path)}
+    differ = differences(known[str(size)], found)
+    return {"paths": len(found), "compared": str(path), "differ": differ}
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base-url", required=True)

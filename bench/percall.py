@@ -8,7 +8,8 @@ Runs the benchmark's afresh read scenarios (search common / rare / prefix /
 typo, list first page) with wrk at 1 and 16 clients and prints p50, req/s and
 the server's and PostgreSQL's CPU milliseconds per request, the figure that
 hardly depends on what else the machine does (bench/README.md). Measures only;
-start the server yourself (e.g. against `hold.py`'s library).
+start the server yourself (e.g. against `hold.py`'s library). Several
+`--base-url`s (and their `--server-pid`s): the clients are split evenly between them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import argparse
 import json
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import psutil
@@ -46,9 +49,64 @@ def scenarios(queries: dict[str, list[str]]) -> dict[str, list[str]]:
     return found
 
 
+def measure(
+    args: argparse.Namespace,
+    wrk: str,
+    items: list[str],
+    clients: int,
+    groups: dict[str, list[psutil.Process]],
+    workdir: Path,
+    port: int,
+) -> dict[str, Any]:
+    """One figure; with several servers, the clients split evenly between them
+    (one wrk each, at the same time), as a load balancer in front would."""
+    urls = args.base_url
+    meter = loadgen.CpuMeter(groups)
+    if len(urls) == 1:
+        return loadgen.run_wrk(
+            wrk,
+            urls[0],
+            items,
+            connections=clients,
+            duration_s=args.duration,
+            workdir=workdir,
+            cpu=meter,
+            cpu_refresh=lambda: {"postgres": postgres_group(port)},
+            fresh=True,
+        )
+
+    def one(index: int) -> dict[str, Any]:
+        own = workdir / str(index)
+        own.mkdir(exist_ok=True)
+        return loadgen.run_wrk(
+            wrk,
+            urls[index],
+            items,
+            connections=max(clients // len(urls), 1),
+            duration_s=args.duration,
+            workdir=own,
+            fresh=True,
+        )
+
+    meter.start()
+    with ThreadPoolExecutor(len(urls)) as pool:
+        results = list(pool.map(one, range(len(urls))))
+    used = meter.seconds({"postgres": postgres_group(port)})
+    requests = sum(r["requests"] for r in results)
+    wall = max(r["duration_s"] for r in results)
+    return {
+        "p50_ms": max(r["p50_ms"] for r in results),
+        "p99_ms": max(r["p99_ms"] for r in results),
+        "rps": round(requests / wall, 1),
+        "errors": {k: v for r in results for k, v in r["errors"].items()},
+        "cpu_percent": {k: round(100 * v / wall, 1) for k, v in used.items()},
+        "cpu_ms_per_request": {k: 1000 * used[k] / requests for k in ("server", "postgres")},
+    }
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--base-url", nargs="+", required=True, help="several: load split")
     parser.add_argument("--server-pid", type=int, nargs="+", required=True)
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--queries-from", type=Path, required=True)
@@ -68,18 +126,7 @@ def main(argv: list[str]) -> int:
         for name, items in paths.items():
             for clients in (int(c) for c in args.clients.split(",")):
                 groups = {"server": servers, "postgres": postgres_group(port)}
-                meter = loadgen.CpuMeter(groups)
-                result = loadgen.run_wrk(
-                    wrk,
-                    args.base_url,
-                    items,
-                    connections=clients,
-                    duration_s=args.duration,
-                    workdir=Path(workdir),
-                    cpu=meter,
-                    cpu_refresh=lambda: {"postgres": postgres_group(port)},
-                    fresh=True,
-                )
+                result = measure(args, wrk, items, clients, groups, Path(workdir), port)
                 per = result["cpu_ms_per_request"]
                 other = result["cpu_percent"].get("other", 0)
                 print(

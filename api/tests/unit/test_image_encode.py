@@ -47,8 +47,9 @@ def as_read(image: ImageRecord) -> ImageRead:
 
 
 # What the records may hold: accents, emoji, quotes, backslashes, the white
-# space descriptions keep (FastAPI dumps the model with pydantic: TypeAdapter.dump_json), control characters the database could hold (psql),
-# times without microseconds and at an offset, empty and many tags.
+# space descriptions keep, control characters the database could hold (psql),
+# times without microseconds and at an offset, empty and many tags. FastAPI
+# writes a `response_model` with pydantic's TypeAdapter.dump_json.
 CASES = [
     record(),
     record(title='Caf\u00e9 "quoted" \\ back\u2028slash \U0001f600', tag_names=[]),
