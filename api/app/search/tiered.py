@@ -170,7 +170,10 @@ def few_matches_sql(tiers: tuple[int, ...], tags: int, after: bool) -> TextClaus
     where += [HAS_TAG_SQL.format(n=n) for n in range(tags)]
     inner = (
         f"SELECT {RECORD_COLUMNS_SQL}, CASE {cases} ELSE 0 END AS sort_key "  # noqa: S608
-        f"FROM images WHERE {' AND '.join(where)}"
+        f"FROM images WHERE {' AND '.join(where)} "
+        # A fence: without it PostgreSQL pushes `sort_key > 0` into the scan as a
+        # second copy of the CASE, running up to 12 instead of 6 matches per row.
+        "OFFSET 0"
     )
     # sort_key 0: matched the unweighted :any_tier only (a phrase across two fields).
     keyset = "WHERE sort_key > 0 " + (
