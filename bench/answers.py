@@ -99,13 +99,24 @@ def differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     return found
 
 
+def dump(known: dict[str, dict[str, Any]]) -> str:
+    """size -> path -> answer, one path per line (readable diffs, a third of the size)."""
+    sizes = [
+        f"{json.dumps(size)}: {{\n"
+        + ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in answers.items())
+        + "\n }"
+        for size, answers in known.items()
+    ]
+    return "{\n " + ",\n ".join(sizes) + "\n}\n"
+
+
 def check(path: Path, size: int, found: dict[str, Any]) -> dict[str, Any]:
     """`run.py --answers FILE`: compare with FILE's answers at this library size,
     or record them there when it has none (FILE maps size -> answers)."""
     known: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
     if str(size) not in known:
         known[str(size)] = found
-        path.write_text(json.dumps(known, indent=1) + "\n")
+        path.write_text(dump(known))
         return {"paths": len(found), "recorded": str(path)}
     differ = differences(known[str(size)], found)
     return {"paths": len(found), "compared": str(path), "differ": differ}
@@ -124,10 +135,11 @@ def main(argv: list[str]) -> int:
         queries = json.loads(args.queries_from.read_text())["queries"]
     answers = collect(args.base_url, queries)
     if args.record:
-        args.record.write_text(json.dumps(answers, indent=1) + "\n")
+        args.record.write_text(dump({"any": answers}))
         print(f"answers: recorded {len(answers)} paths in {args.record}")
         return 0
-    found = differences(json.loads(args.compare.read_text()), answers)
+    before = json.loads(args.compare.read_text())
+    found = differences(before.get("any", before), answers)
     for line in found:
         print(f"answers: {line}")
     print(f"answers: {len(answers)} paths, {len(found)} differ")
