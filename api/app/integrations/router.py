@@ -197,12 +197,12 @@ async def _discord_act(
         return await discord.autocomplete(chat, payload)
     if kind == discord.APPLICATION_COMMAND:
         return await discord.command(chat, payload)
+    # Checked before acting: Send posts its follow-up to a URL made of these two.
+    application_id, token = id_field(payload, "application_id"), text_field(payload, "token")
+    if not _TOKEN.match(token):
+        raise BadRequest("The field token is not an interaction token.")
     answer, follow = await discord.component(chat, payload, workspace)
     if follow is not None:
-        application_id = id_field(payload, "application_id")
-        token = text_field(payload, "token")
-        if not _TOKEN.match(token):
-            raise BadRequest("The field token is not an interaction token.")
         api = chat.settings.discord_api_base_url
         background.add_task(discord.follow_up, api, application_id, token, follow)
     return answer
