@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -202,3 +203,16 @@ async def test_off_until_tokens_are_set(client: httpx.AsyncClient) -> None:
     response = await client.post(COMMANDS, data=form, headers=headers())
     assert response.status_code == 404
     assert "MATTERMOST_TOKENS" in response.json()["detail"]
+
+
+async def test_the_log_says_who_asked_and_never_the_token(
+    chat: httpx.AsyncClient, recorder: Recorder, two_cats: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    await preview(chat, recorder, "cat")
+    err = capsys.readouterr().err
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    (asked,) = [line for line in lines if line["event"] == "integrations.mattermost.command"]
+    assert asked["team_id"] == "tgninm2nfjgsdxskz9aghx1x9h"
+    assert asked["user_id"] == "rnina9994bde8mua79zqcg5hmo"
+    assert MATTERMOST_TOKEN not in err

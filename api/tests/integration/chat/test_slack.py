@@ -279,3 +279,15 @@ async def test_off_until_the_signing_secret_is_set(client: httpx.AsyncClient) ->
     response = await client.post(COMMANDS, content=body, headers=slack_headers(SLACK_SECRET, body))
     assert response.status_code == 404
     assert "SLACK_SIGNING_SECRET" in response.json()["detail"]
+
+
+async def test_the_log_says_who_asked_and_never_the_secret(
+    chat: httpx.AsyncClient, recorder: Recorder, two_cats: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert (await command(chat, recorder, "cat")).status_code == 200
+    err = capsys.readouterr().err
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    (asked,) = [line for line in lines if line["event"] == "integrations.slack.command"]
+    assert (asked["team_id"], asked["user_id"]) == ("T0001", "U2147483697")
+    assert SLACK_SECRET not in err
