@@ -8,6 +8,7 @@ Mattermost keeps a response_url open)."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any
 
@@ -78,8 +79,7 @@ async def command(
     team, user = id_field(fields, "team_id"), id_field(fields, "user_id")
     words = previews.clean_words(text_field(fields, "text", required=False))
     reply_to = text_field(fields, "response_url", required=not send_now)
-    # Mattermost gives every command a trigger_id: a body played again is refused.
-    key = "mattermost:" + id_field(fields, "trigger_id")
+    key = _replay_key(fields)
     per_minute = chat.per_minute
     await admission.admit(chat.session, key, f"mattermost:{team}", per_minute)
     log.info("integrations.mattermost.command", team_id=team, user_id=user, words=words)
@@ -95,6 +95,13 @@ async def command(
         "text": "",
         "attachments": [_attachment(match, chat, _http_url(reply_to))],
     }
+
+
+def _replay_key(fields: dict[str, Any]) -> str:
+    """Mattermost gives every command and click its own trigger_id (a signed, base64
+    string of a few hundred characters): the same one again is a replay."""
+    trigger = text_field(fields, "trigger_id")
+    return "mattermost:" + hashlib.sha256(trigger.encode(errors="replace")).hexdigest()
 
 
 def _http_url(url: str) -> str:
@@ -121,7 +128,7 @@ async def action(chat: Chat, body: bytes) -> Message:
     context = nested(payload, "context")
     state = _state(chat.states, context)
     team, user = id_field(payload, "team_id"), id_field(payload, "user_id")
-    key = "mattermost:" + id_field(payload, "trigger_id")
+    key = _replay_key(payload)
     per_minute = chat.per_minute
     await admission.admit(chat.session, key, f"mattermost:{team}", per_minute)
     chosen = context.get("action")

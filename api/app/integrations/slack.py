@@ -89,7 +89,11 @@ async def interaction(chat: Chat, payload_text: str, key: str) -> None:
     payload = parse_json(payload_text, "payload")
     if payload.get("type") != "block_actions":
         raise BadRequest("Only block_actions interactions are handled.")
-    team, user = id_field(nested(payload, "team"), "id"), id_field(nested(payload, "user"), "id")
+    user_fields = nested(payload, "user")
+    # `team` is null for an app installed on a whole Enterprise Grid org.
+    team_fields = payload["team"] if isinstance(payload.get("team"), dict) else None
+    team = id_field(team_fields, "id") if team_fields else id_field(user_fields, "team_id")
+    user = id_field(user_fields, "id")
     actions = payload.get("actions")
     if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
         raise BadRequest("The field actions is missing or empty.")

@@ -4,9 +4,11 @@ on 127.0.0.1 that stands in for Slack's response_url and Discord's API."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import random
+import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -146,6 +148,13 @@ def slack_block_actions(
 # --- Mattermost ------------------------------------------------------------
 
 
+def trigger() -> str:
+    """A trigger_id shaped as Mattermost makes them: base64 of
+    `<id>:<user id>:<millis>:<base64 signature>` (so with `+`, `/` and `=`)."""
+    raw = f"{secrets.token_hex(13)}:rnina9994bde8mua79zqcg5hmo:{time.time_ns() // 10**6}:"
+    return base64.b64encode(raw.encode() + secrets.token_bytes(72)).decode()
+
+
 def mattermost_command(
     text: str, token: str, response_url: str, trigger_id: str = ""
 ) -> dict[str, str]:
@@ -159,7 +168,7 @@ def mattermost_command(
         "team_id": "tgninm2nfjgsdxskz9aghx1x9h",
         "text": text,
         "token": token,
-        "trigger_id": trigger_id or f"{time.time_ns()}",
+        "trigger_id": trigger_id or trigger(),
         "user_id": "rnina9994bde8mua79zqcg5hmo",
         "user_name": "somename",
     }
@@ -175,7 +184,7 @@ def mattermost_action(context: dict[str, Any], trigger_id: str = "") -> dict[str
         "team_id": "tgninm2nfjgsdxskz9aghx1x9h",
         "team_domain": "someteam",
         "post_id": "h4bs8ti3mjd8pm7ehxwgqt1n7a",
-        "trigger_id": trigger_id or f"{time.time_ns()}",
+        "trigger_id": trigger_id or trigger(),
         "type": "",
         "data_source": "",
         "context": context,
