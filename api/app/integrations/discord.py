@@ -116,6 +116,7 @@ async def component(
         position_text, _, words = rest.partition(":")
         if not position_text.isdigit():
             raise BadRequest("The button's custom_id is not one this server made.")
+        words = previews.clean_words(words, MAX_WORDS_LENGTH)
         match = await chat.find(words, int(position_text) + 1)
         data = _preview_data(match) if match else _sentence(previews.no_more_sentence(words))
         return {"type": UPDATE_MESSAGE, "data": data}, None

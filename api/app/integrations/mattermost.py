@@ -105,7 +105,7 @@ def _replay_key(fields: dict[str, Any]) -> str:
 
 
 def _http_url(url: str) -> str:
-    if not url.startswith(("https://", "http://")):
+    if not outbound.is_plain_url(url):
         raise BadRequest("response_url must be an http(s) URL.")
     return url
 

@@ -5,6 +5,7 @@ and must never make this server call anywhere else (SSRF)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -15,15 +16,21 @@ from app.errors import BadRequest, ReactbinError
 log = structlog.get_logger()
 # Slack waits 3 s for the interaction's answer; the call back must fit inside.
 TIMEOUT_SECONDS = 2.5
+_PLAIN = re.compile(r"^[\x21-\x7e]{1,2000}$")
 
 
 class Unreachable(ReactbinError):
     status_code = 502
 
 
+def is_plain_url(url: str) -> bool:
+    """http(s), printable ASCII only: nothing an HTTP client could choke on."""
+    return url.startswith(("https://", "http://")) and _PLAIN.match(url) is not None
+
+
 def check_under(url: str, base: str) -> str:
     """The URL, when it is under `base` (scheme, host and path prefix); else a 400."""
-    if not base or not url.startswith(base.rstrip("/") + "/"):
+    if not base or not is_plain_url(url) or not url.startswith(base.rstrip("/") + "/"):
         raise BadRequest("response_url does not lead to the chat app.")
     return url
 

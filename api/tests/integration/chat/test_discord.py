@@ -288,3 +288,23 @@ def test_register_says_when_discord_refuses(
     recorder.status = 200
     assert result.exit_code == 1
     assert "did not register" in result.output
+
+
+async def test_odd_characters_anywhere_are_never_a_500(
+    chat: httpx.AsyncClient, discord_keys: DiscordKeys, two_cats: Any
+) -> None:
+    message = {"id": "1088888888888888888"}
+    odd = [
+        discord_interaction(2, discord_command_data("cat\x00\ud800 \u202e🐈")),
+        discord_interaction(4, discord_command_data("\ud83d", focused=True)),
+        discord_interaction(3, {"custom_id": "n:0:cat\ud800\x00"}, message=message),
+        discord_interaction(3, {"custom_id": "n:99999999999999999999:cat"}, message=message),
+        discord_interaction(3, {"custom_id": "s:\ud800"}, message={"id": "1099999999999999999"}),
+        discord_interaction(2, {"name": "reaction", "options": [{"name": "words", "value": 5}]}),
+        discord_interaction(2, {"name": "reaction", "options": "words"}),
+        discord_interaction(2, discord_command_data("cat"), guild_id=True),
+        discord_interaction(2, discord_command_data("cat"), member={"user": "x"}),
+    ]
+    for interaction in odd:
+        response = await interact(chat, discord_keys, interaction)
+        assert response.status_code in (200, 400), (interaction, response.text)

@@ -291,3 +291,21 @@ async def test_the_log_says_who_asked_and_never_the_secret(
     (asked,) = [line for line in lines if line["event"] == "integrations.slack.command"]
     assert (asked["team_id"], asked["user_id"]) == ("T0001", "U2147483697")
     assert SLACK_SECRET not in err
+
+
+async def test_odd_payloads_are_never_a_500(
+    chat: httpx.AsyncClient, recorder: Recorder, chat_app: FastAPI, two_cats: Any
+) -> None:
+    value = (await command(chat, recorder, "cat")).json()["blocks"][1]["elements"][0]["value"]
+    weird_urls = [response_url(recorder) + "\ud800", response_url(recorder) + " x", "\x00"]
+    for url in weird_urls:
+        body = slack_block_actions("send", value, url)
+        answer = await chat.post(
+            INTERACTIONS, content=body, headers=slack_headers(SLACK_SECRET, body)
+        )
+        assert answer.status_code == 400, answer.text
+    deep = b"payload=" + b"%5B" * 10_000
+    answer = await chat.post(INTERACTIONS, content=deep, headers=slack_headers(SLACK_SECRET, deep))
+    assert answer.status_code == 400
+    assert recorder.requests == []
+    assert set((await share_counts(chat_app)).values()) == {0}
