@@ -6,6 +6,8 @@ after the answer, since a follow-up needs the interaction answered first."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -26,6 +28,7 @@ EPHEMERAL = 1 << 6
 # A button's custom_id holds at most 100 characters: "n:<position>:<words>".
 MAX_WORDS_LENGTH = 80
 MAX_CHOICES = 25
+_TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,500}$")
 COMMAND: Message = {
     "name": "reaction",
     "type": 1,
@@ -71,19 +74,19 @@ def who(payload: dict[str, Any]) -> tuple[str, str]:
     return workspace, user
 
 
-def _words(data: dict[str, Any]) -> tuple[str, bool]:
-    """The `words` option's value and whether it is the one being typed."""
+def _words(data: dict[str, Any]) -> str:
+    """The `words` option's value (for autocomplete: what is typed so far)."""
     options = data.get("options")
     for option in options if isinstance(options, list) else []:
         if isinstance(option, dict) and option.get("name") == "words":
             value = option.get("value")
             text = value if isinstance(value, str) else ""
-            return previews.clean_words(text, MAX_WORDS_LENGTH), bool(option.get("focused"))
-    return "", False
+            return previews.clean_words(text, MAX_WORDS_LENGTH)
+    return ""
 
 
 async def command(chat: Chat, payload: dict[str, Any]) -> Message:
-    words, _ = _words(nested(payload, "data"))
+    words = _words(nested(payload, "data"))
     match = await chat.find(words)
     if match is None:
         return {"type": CHANNEL_MESSAGE, "data": _sentence(previews.no_match_sentence(words))}
@@ -93,7 +96,7 @@ async def command(chat: Chat, payload: dict[str, Any]) -> Message:
 async def autocomplete(chat: Chat, payload: dict[str, Any]) -> Message:
     """Queries from the library: tags and words starting with what is typed, then the
     tags and titles of its best matches; the most used tags when nothing is typed."""
-    typed, _ = _words(nested(payload, "data"))
+    typed = _words(nested(payload, "data"))
     if typed:
         found = (await terms.autocomplete(chat.session, typed, MAX_CHOICES)).results
         found += (
@@ -136,13 +139,39 @@ async def component(
     raise BadRequest("The button's custom_id is not one this server made.")
 
 
-async def follow_up(api_base: str, application_id: str, token: str, message: Message) -> None:
+@dataclass(frozen=True)
+class FollowUp:
+    url: str
+    message: Message
+
+
+async def follow_up(sent: FollowUp) -> None:
     """Posts the sent reaction to the channel (after the interaction was answered)."""
-    url = f"{api_base.rstrip('/')}/webhooks/{application_id}/{token}"
     try:
-        await outbound.post_json(url, message)
+        await outbound.post_json(sent.url, sent.message)
     except outbound.Unreachable:
-        log.warning("integrations.discord.follow_up_failed", application_id=application_id)
+        log.warning("integrations.discord.follow_up_failed")
+
+
+async def act(chat: Chat, payload: dict[str, Any], kind: int) -> tuple[Message, FollowUp | None]:
+    """A command, autocomplete or click: the answer, and for Send the follow-up to post."""
+    workspace, user = who(payload)
+    key = "discord:" + id_field(payload, "id")
+    await admission.admit(chat.session, key, workspace, chat.per_minute)
+    log.info("integrations.discord.interaction", workspace=workspace, user_id=user, kind=kind)
+    if kind == AUTOCOMPLETE:
+        return await autocomplete(chat, payload), None
+    if kind == APPLICATION_COMMAND:
+        return await command(chat, payload), None
+    # Checked before acting: Send's follow-up goes to a URL made of these two.
+    application_id, token = id_field(payload, "application_id"), text_field(payload, "token")
+    if not _TOKEN.match(token):
+        raise BadRequest("The field token is not an interaction token.")
+    answer, message = await component(chat, payload, workspace)
+    if message is None:
+        return answer, None
+    api = chat.settings.discord_api_base_url.rstrip("/")
+    return answer, FollowUp(f"{api}/webhooks/{application_id}/{token}", message)
 
 
 async def register(api_base: str, application_id: str, bot_token: str) -> Message:

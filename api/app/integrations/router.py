@@ -7,15 +7,14 @@ raised before anything is stored, or rolls the request's transaction back."""
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response
 
 from app.dependencies import CursorDep, SessionDep, SettingsDep
 from app.errors import BadRequest, NotFound, ReactbinError
-from app.integrations import admission, discord, mattermost, slack
-from app.integrations.payloads import id_field, parse_form, parse_json, read_body, text_field
+from app.integrations import discord, mattermost, slack
+from app.integrations.payloads import parse_form, parse_json, read_body, text_field
 from app.integrations.previews import Chat
 from app.integrations.schemas import (
     DiscordResponse,
@@ -39,7 +38,6 @@ _FORM = {
     }
 }
 _JSON = {"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}}
-_TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,500}$")
 
 
 class Unsigned(ReactbinError):
@@ -182,27 +180,7 @@ async def discord_interaction(
         return {"type": discord.PONG}
     if kind not in (discord.APPLICATION_COMMAND, discord.MESSAGE_COMPONENT, discord.AUTOCOMPLETE):
         raise BadRequest("Unknown interaction type.")
-    return await _discord_act(chat, payload, kind, background)
-
-
-async def _discord_act(
-    chat: Chat, payload: dict[str, Any], kind: int, background: BackgroundTasks
-) -> dict[str, Any]:
-    workspace, user = discord.who(payload)
-    interaction_id = id_field(payload, "id")
-    await admission.admit(chat.session, f"discord:{interaction_id}", workspace, chat.per_minute)
-    log_fields = {"workspace": workspace, "user_id": user, "kind": kind}
-    discord.log.info("integrations.discord.interaction", **log_fields)
-    if kind == discord.AUTOCOMPLETE:
-        return await discord.autocomplete(chat, payload)
-    if kind == discord.APPLICATION_COMMAND:
-        return await discord.command(chat, payload)
-    # Checked before acting: Send posts its follow-up to a URL made of these two.
-    application_id, token = id_field(payload, "application_id"), text_field(payload, "token")
-    if not _TOKEN.match(token):
-        raise BadRequest("The field token is not an interaction token.")
-    answer, follow = await discord.component(chat, payload, workspace)
-    if follow is not None:
-        api = chat.settings.discord_api_base_url
-        background.add_task(discord.follow_up, api, application_id, token, follow)
+    answer, follow_up = await discord.act(chat, payload, kind)
+    if follow_up is not None:  # after the answer: Discord takes follow-ups only then
+        background.add_task(discord.follow_up, follow_up)
     return answer
