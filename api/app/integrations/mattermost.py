@@ -78,22 +78,22 @@ async def command(
     """The slash command's answer: a preview with buttons, or the match itself."""
     team, user = id_field(fields, "team_id"), id_field(fields, "user_id")
     words = previews.clean_words(text_field(fields, "text", required=False))
-    reply_to = text_field(fields, "response_url", required=not send_now)
-    key = _replay_key(fields)
-    per_minute = chat.per_minute
-    await admission.admit(chat.session, key, f"mattermost:{team}", per_minute)
+    # The preview's Send posts through the command's response_url (with send=now: unused).
+    reply_to = "" if send_now else _http_url(text_field(fields, "response_url"))
+    await admission.admit(chat.session, _replay_key(fields), f"mattermost:{team}", chat.per_minute)
     log.info("integrations.mattermost.command", team_id=team, user_id=user, words=words)
     match = await chat.find(words)
     if match is None:
         return {"response_type": "ephemeral", "text": previews.no_match_sentence(words)}
     if send_now:
         sent = await chat.send(match.image_id, words)
-        assert sent is not None  # found in this same transaction
+        if sent is None:  # deleted since it was found
+            return {"response_type": "ephemeral", "text": previews.GONE_SENTENCE}
         return _posted(sent, user)
     return {
         "response_type": "ephemeral",
         "text": "",
-        "attachments": [_attachment(match, chat, _http_url(reply_to))],
+        "attachments": [_attachment(match, chat, reply_to)],
     }
 
 
@@ -128,9 +128,7 @@ async def action(chat: Chat, body: bytes) -> Message:
     context = nested(payload, "context")
     state = _state(chat.states, context)
     team, user = id_field(payload, "team_id"), id_field(payload, "user_id")
-    key = _replay_key(payload)
-    per_minute = chat.per_minute
-    await admission.admit(chat.session, key, f"mattermost:{team}", per_minute)
+    await admission.admit(chat.session, _replay_key(payload), f"mattermost:{team}", chat.per_minute)
     chosen = context.get("action")
     log.info("integrations.mattermost.action", team_id=team, user_id=user, action=chosen)
     if chosen == "cancel":

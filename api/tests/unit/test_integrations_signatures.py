@@ -87,3 +87,17 @@ def test_a_state_is_only_read_back_as_issued() -> None:
         StateCodec("another key" * 3).decode(issued)
     with pytest.raises(InvalidState):
         states.decode(issued[:-4] + "AAAA")
+
+
+@pytest.mark.parametrize("key", ["abc", "z" * 64, "a" * 63, "a" * 65])
+def test_a_discord_public_key_that_is_not_one_stops_the_start(key: str) -> None:
+    from app.config import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="DISCORD_PUBLIC_KEY"):
+        load_settings(discord_public_key=key)
+
+
+def test_a_discord_public_key_is_read_in_either_case() -> None:
+    from app.config import load_settings
+
+    assert load_settings(discord_public_key="AB" * 32).discord_public_key == "ab" * 32

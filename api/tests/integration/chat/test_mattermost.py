@@ -216,3 +216,13 @@ async def test_the_log_says_who_asked_and_never_the_token(
     assert asked["team_id"] == "tgninm2nfjgsdxskz9aghx1x9h"
     assert asked["user_id"] == "rnina9994bde8mua79zqcg5hmo"
     assert MATTERMOST_TOKEN not in err
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "", "https://mm.example.org/hooks/a b"])
+async def test_a_preview_needs_an_http_response_url(
+    chat: httpx.AsyncClient, chat_app: FastAPI, two_cats: Any, url: str
+) -> None:
+    form = mattermost_command("cat", MATTERMOST_TOKEN, url)
+    response = await chat.post(COMMANDS, data=form)
+    assert response.status_code == 400
+    assert await remembered(chat_app) == 0
