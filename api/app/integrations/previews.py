@@ -12,8 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.errors import NotFound
 from app.images import service as images_service
+from app.images.repository import ImageRecord
 from app.integrations.state import StateCodec
 from app.pagination import CursorCodec
+from app.renditions import repository as renditions_repository
+from app.renditions.formats import rendition_path
 from app.tenor import service as tenor_service
 from app.tenor.media import original_url
 
@@ -25,6 +28,7 @@ MAX_POSITION = 50
 # Characters that no search word holds and PostgreSQL cannot store (NUL, lone
 # surrogates): dropped, never a 500.
 _DROPPED = {"Cc", "Cs"}
+BLOCK_IMAGE_TYPES = frozenset({"image/gif", "image/png", "image/jpeg"})
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,10 @@ class Match:
     image_id: str
     title: str
     url: str
+
+    # What an image block can show: Slack's takes GIF, PNG and JPEG only, so a
+    # WebP original is shown through its GIF rendition (None until it is made).
+    picture_url: str | None = None
 
     @property
     def alt_text(self) -> str:
@@ -62,8 +70,7 @@ async def find_match(
     )
     if len(images) <= position:
         return None
-    image = images[position]
-    return Match(words, position, image.id, image.title, original_url(image, base_url))
+    return await _match(session, images[position], base_url, words, position)
 
 
 async def send(session: AsyncSession, base_url: str, image_id: str, words: str) -> Match | None:
@@ -74,7 +81,18 @@ async def send(session: AsyncSession, base_url: str, image_id: str, words: str) 
         await tenor_service.register_share(session, image_id)
     except NotFound:
         return None
-    return Match(words, 0, image.id, image.title, original_url(image, base_url))
+    return await _match(session, image, base_url, words, 0)
+
+
+async def _match(
+    session: AsyncSession, image: ImageRecord, base_url: str, words: str, position: int
+) -> Match:
+    url = original_url(image, base_url)
+    picture: str | None = url
+    if image.mime_type not in BLOCK_IMAGE_TYPES:
+        gif = await renditions_repository.get(session, image.id, "gif")
+        picture = base_url + rendition_path(image.id, "gif", gif.mime_type) if gif else None
+    return Match(words, position, image.id, image.title, url, picture)
 
 
 def no_match_sentence(words: str) -> str:

@@ -33,9 +33,13 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
 
 
 def _image_block(match: Match) -> dict[str, Any]:
+    """The picture, or (a WebP whose GIF rendition is not made yet) its title and link."""
+    if match.picture_url is None:
+        text = f"<{match.url}|{match.alt_text[:200]}>"
+        return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
     return {
         "type": "image",
-        "image_url": match.url,
+        "image_url": match.picture_url,
         "alt_text": match.alt_text[:2000],
         "title": {"type": "plain_text", "text": match.alt_text[:2000]},
     }

@@ -19,7 +19,7 @@ from tests.integration.chat.helpers import (
     slack_command,
     slack_headers,
 )
-from tests.integration.helpers import create_image
+from tests.integration.helpers import create_image, webp_bytes
 
 COMMANDS = "/integrations/slack/commands"
 INTERACTIONS = "/integrations/slack/interactions"
@@ -309,3 +309,18 @@ async def test_odd_payloads_are_never_a_500(
     assert answer.status_code == 400
     assert recorder.requests == []
     assert set((await share_counts(chat_app)).values()) == {0}
+
+
+async def test_a_webp_without_its_gif_rendition_is_shown_as_a_link(
+    chat: httpx.AsyncClient, recorder: Recorder, owner: httpx.AsyncClient
+) -> None:
+    # Slack's image block takes GIF, PNG and JPEG only: a WebP would fail the whole message.
+    image = await create_image(owner, webp_bytes(5), title="webp wave", tags="wave")
+    answer = (await command(chat, recorder, "wave")).json()
+    direct = f"http://testserver/f/{image['id']}.webp"
+    assert answer["text"] == direct
+    assert answer["blocks"][0] == {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": f"<{direct}|webp wave>"},
+    }
+    assert answer["blocks"][1]["type"] == "actions"
