@@ -12,7 +12,7 @@ raised as SQLAlchemy's, so the outage handlers (503) see them as before.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 from sqlalchemy import TextClause
@@ -38,8 +38,7 @@ async def fetch(
 ) -> list[asyncpg.Record]:
     sql, names = compiled(statement)
     connection = await session.connection()
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None
+    driver = cast(asyncpg.Connection, (await connection.get_raw_connection()).driver_connection)
     try:
         rows: list[asyncpg.Record] = await driver.fetch(sql, *(params[n] for n in names))
     except asyncpg.InterfaceError as exc:

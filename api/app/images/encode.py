@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from app.images.repository import ImageRecord
+from app.images.rows import ImageRecord
 
 _OPTIONS = orjson.OPT_UTC_Z
 

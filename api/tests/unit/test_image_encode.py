@@ -9,7 +9,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from app.images.encode import image_body, page_body
-from app.images.repository import ImageRecord
+from app.images.rows import ImageRecord
 from app.images.schemas import ImagePage, ImageRead
 from app.images.service import to_read
 

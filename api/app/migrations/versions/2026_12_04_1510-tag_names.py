@@ -1,7 +1,7 @@
 """each image's tag names as an array beside its row, kept by triggers
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-04 15:00:00+00:00
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0008"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
