@@ -164,16 +164,16 @@ def _newest_sql(after: bool, tags: int) -> TextClause:
     return text(page_sql(inner, "page.created_at DESC, page.id DESC"))
 
 
-async def random_one(session: AsyncSession, *, tags: Sequence[str], pivot: str) -> Image | None:
-    """Ids are uniformly random strings, so "first id at or after a random pivot"
-    picks a uniformly random row with an index lookup instead of ORDER BY random()."""
+async def random_one(session: AsyncSession, *, tags: Sequence[str], draw: float) -> Image | None:
+    """The matching row at position `draw` (in [0, 1)) of the id order: every row is
+    equally likely. ("First id after a random pivot" was cheaper but picked each row in
+    proportion to the gap before its id: two close ids left one almost never drawn.)"""
     base = having_all_tags(select(Image), tags)
-    for condition in (Image.id >= pivot, Image.id < pivot):
-        statement = base.where(condition).order_by(Image.id).limit(1)
-        found = (await session.execute(with_tags(statement))).scalar_one_or_none()
-        if found is not None:
-            return found
-    return None
+    count = (await session.execute(select(func.count()).select_from(base.subquery()))).scalar_one()
+    if not count:
+        return None
+    statement = base.order_by(Image.id).offset(min(int(draw * count), count - 1)).limit(1)
+    return (await session.execute(with_tags(statement))).scalar_one_or_none()
 
 
 async def set_tags(session: AsyncSession, image: Image, names: Sequence[str]) -> None:
