@@ -25,6 +25,7 @@ from app.images.router import files_router
 from app.images.router import router as images_router
 from app.images.spool import sweep_stale_spool_files
 from app.images.trash.router import router as trash_router
+from app.integrations.router import router as integrations_router
 from app.jobs.queue import WorkerResources, libpq_url, run_worker
 from app.logging import RequestIdMiddleware, configure_logging
 from app.ops.metrics import MetricsMiddleware
@@ -140,4 +141,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tenor_router)
     app.include_router(trash_router)
     app.include_router(backup_router)
+    app.include_router(integrations_router)
     return app

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from app.auth.dependencies import Owner
 from app.dependencies import SessionDep, SettingsDep, StorageDep
 from app.errors import Unprocessable
-from app.images import service
+from app.images import encode, service
 from app.images.files import serve_object
 from app.images.receive import receive_image_upload
 from app.images.schemas import (
@@ -31,6 +31,7 @@ TagQuery = Annotated[
     list[str] | None, Query(alias="tag", description="Repeatable; images carrying all of them.")
 ]
 MAX_QUERY_LENGTH = 500
+JSON = "application/json"
 
 _UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
@@ -126,9 +127,9 @@ async def random_image(
 
 @router.get("/{image_id}", response_model=ImageRead, responses=_ERRORS)
 @cacheable
-async def get_image(image_id: str, session: SessionDep, settings: SettingsDep) -> ImageRead:
+async def get_image(image_id: str, session: SessionDep, settings: SettingsDep) -> Response:
     image = await service.read_image(session, image_id)
-    return service.to_read(image, settings.api_base_url)
+    return Response(encode.image_body(image, settings.api_base_url), media_type=JSON)
 
 
 @router.get("/{image_id}/similar", response_model=SimilarPage, responses=_ERRORS)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from app.dependencies import CursorDep, SessionDep, SettingsDep
-from app.images import service as images_service
+from app.images import encode
 from app.images.router import MAX_QUERY_LENGTH, TagQuery, normalized_tags
 from app.images.schemas import ImagePage
 from app.readcache.middleware import cacheable
@@ -26,12 +26,11 @@ async def list_images(
     q: Annotated[str | None, Query(max_length=MAX_QUERY_LENGTH)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
-) -> ImagePage:
+) -> Response:
     """Newest first (or by relevance with `q`), filtered by tags, paged with an opaque cursor."""
     images, next_cursor = await service.list_images(
         session, codec, tags=normalized_tags(tags or []), limit=limit, cursor=cursor, query=q
     )
-    return ImagePage(
-        items=[images_service.to_read(image, settings.api_base_url) for image in images],
-        next_cursor=next_cursor,
-    )
+    # The bytes `response_model` would give, written from the rows (app/images/encode.py).
+    body = encode.page_body(images, next_cursor, settings.api_base_url)
+    return Response(body, media_type="application/json")

@@ -82,7 +82,9 @@ def _reactbin() -> str:
     return found
 
 
-def wait_ready(base_url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def wait_ready(base_url: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    # Start-up takes 2-4 s on a quiet machine; the bound is generous because a loaded
+    # one (other test runs on two cores) took over 30 s, and a slow start is no bug here.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -1,8 +1,8 @@
 """the trash: deleted images kept until restored or purged
 
 Revision ID: 0009
-Revises: 0008
-Create Date: 2026-12-04 10:00:00+00:00
+Revises: 0012
+Create Date: 2026-12-04 16:00:00+00:00
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0009"
-down_revision: str | None = "0008"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
