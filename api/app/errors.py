@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException
+from starlette.routing import Match, Route
 
 log = structlog.get_logger()
 
@@ -116,8 +121,47 @@ async def _handle_outage(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": message}, status_code=503)
 
 
+def validation_sentence(errors: Sequence[Any]) -> str:
+    """FastAPI's list of validation errors as one sentence: 'limit: Input should be ...'."""
+    parts = []
+    for error in errors:
+        location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
+        where = ".".join(location[1:] if location[:1] in (["query"], ["path"]) else location)
+        message = str(error.get("msg", "is invalid"))
+        parts.append(f"{where}: {message}" if where else message)
+    return ("; ".join(parts) or "The request is not valid") + "."
+
+
+async def _handle_validation(request: Request, exc: Exception) -> JSONResponse:
+    """One error shape everywhere: `{"detail": "<sentence>"}`, also for validation."""
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": validation_sentence(exc.errors())}, status_code=422)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of this path answers: Starlette's 405 names only the
+    methods of the first route that matched the path (GET for /api/v1/images/{id})."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches({**request.scope, "method": "\x00"})
+            if match is not Match.NONE:
+                methods |= route.methods
+    return sorted(methods)
+
+
+async def _handle_http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        allow = ", ".join(allowed_methods(request))
+        exc = HTTPException(405, exc.detail, headers={**(exc.headers or {}), "Allow": allow})
+    return await http_exception_handler(request, exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ReactbinError, _handle_reactbin_error)
+    app.add_exception_handler(RequestValidationError, _handle_validation)
+    app.add_exception_handler(HTTPException, _handle_http)
     for outage in (DBAPIError, PoolTimeout, OSError):
         app.add_exception_handler(outage, _handle_outage)
     app.add_exception_handler(Exception, _handle_unexpected)

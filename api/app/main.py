@@ -25,6 +25,7 @@ from app.images.router import files_router
 from app.images.router import router as images_router
 from app.jobs.queue import WorkerResources, libpq_url, make_queue, run_worker
 from app.logging import RequestIdMiddleware, configure_logging
+from app.openapi import install_openapi
 from app.ops.metrics import MetricsMiddleware
 from app.ops.router import router as ops_router
 from app.pagination import CursorCodec
@@ -130,4 +131,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(renditions_router)  # /f/{id}/{format}.{ext}; /f/{id}.{ext} never has a "/"
     app.include_router(tenor_router)
+    install_openapi(app)
     return app

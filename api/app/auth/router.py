@@ -15,6 +15,7 @@ from app.auth.security import create_access_token
 from app.auth.service import authenticate
 from app.config import Settings
 from app.db import get_session
+from app.openapi import responses
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 log = structlog.get_logger()
@@ -23,10 +24,16 @@ log = structlog.get_logger()
 @router.post(
     "/token",
     response_model=Token,
-    responses={
-        401: {"description": "Wrong username or password"},
-        429: {"description": "Too many failed logins"},
-    },
+    responses=responses(
+        401,
+        422,
+        429,
+        503,
+        descriptions={
+            401: "Wrong username or password",
+            429: "Too many failed logins from this address",
+        },
+    ),
 )
 async def login(
     request: Request,
@@ -46,7 +53,7 @@ async def login(
     return Token(access_token=token, expires_in=settings.jwt_expire_minutes * 60)
 
 
-@router.get("/me", response_model=Me, responses={401: {"description": "Not authenticated"}})
+@router.get("/me", response_model=Me, responses=responses(401, 503))
 async def me(owner: Owner) -> Me:
     """Who the token belongs to."""
     return Me(username=owner)
@@ -55,7 +62,8 @@ async def me(owner: Owner) -> Me:
 @router.post(
     "/logout",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={401: {"description": "Not authenticated"}},
+    response_class=Response,
+    responses=responses(401, 503),
 )
 async def logout_everywhere(
     owner: Owner, session: Annotated[AsyncSession, Depends(get_session)]

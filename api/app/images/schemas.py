@@ -37,6 +37,18 @@ def _reject_control_characters(value: str, field: str) -> str:
     return value
 
 
+def storable(value: str) -> bool:
+    """False for text PostgreSQL cannot hold: a NUL, or a lone surrogate (not UTF-8)."""
+    return "\x00" not in value and not any(0xD800 <= ord(c) <= 0xDFFF for c in value)
+
+
+def clean_tag_prefix(value: str | None) -> str | None:
+    """An autocomplete prefix, normalised like a tag; None when blank."""
+    if value is not None and not storable(value):
+        raise FieldError("prefix contains characters no tag can have.")
+    return " ".join(value.split()).lower() if value else None
+
+
 def clean_title(value: str) -> str:
     value = _SPACES.sub(" ", _reject_control_characters(value, "title"))
     value = value.strip()

@@ -16,7 +16,7 @@ from app.ids import is_valid_id, new_id
 from app.images import keys, repository
 from app.images.models import Image
 from app.images.repository import ImageRecord
-from app.images.schemas import ImageRead, ImageUpdate, NearDuplicate
+from app.images.schemas import ImageRead, ImageUpdate, NearDuplicate, storable
 from app.imaging.hashing import NEAR_DUPLICATE_DISTANCE
 from app.pagination import CursorCodec, InvalidCursor
 from app.search import repository as search_repository
@@ -186,7 +186,7 @@ def _search_page(
 
 
 def _parse(query: str) -> ParsedQuery | None:
-    if "\x00" in query or any(0xD800 <= ord(c) <= 0xDFFF for c in query):
+    if not storable(query):
         raise Unprocessable("The search text contains characters that cannot be searched.")
     return parse_query(query)
 

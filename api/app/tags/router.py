@@ -6,7 +6,10 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from app.dependencies import SessionDep
+from app.errors import Unprocessable
 from app.images import repository
+from app.images.schemas import FieldError, clean_tag_prefix
+from app.openapi import responses
 from app.readcache.middleware import cacheable
 
 router = APIRouter(prefix="/api/v1/tags", tags=["tags"])
@@ -17,7 +20,7 @@ class TagCount(BaseModel):
     count: int
 
 
-@router.get("", response_model=list[TagCount])
+@router.get("", response_model=list[TagCount], responses=responses(422, 503))
 @cacheable
 async def list_tags(
     session: SessionDep,
@@ -27,6 +30,9 @@ async def list_tags(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[TagCount]:
     """Tags in use with their image counts, most used first."""
-    normalized = " ".join(prefix.split()).lower() if prefix else None
+    try:
+        normalized = clean_tag_prefix(prefix)
+    except FieldError as exc:
+        raise Unprocessable(str(exc)) from None
     rows = await repository.tag_counts(session, prefix=normalized, limit=limit)
     return [TagCount(name=name, count=count) for name, count in rows]

@@ -13,7 +13,7 @@ from app.dependencies import SessionDep as DbDep
 from app.errors import NotFound, Unprocessable
 from app.ids import is_valid_id
 from app.images import repository, service
-from app.images.schemas import FieldError, normalize_tag
+from app.images.schemas import FieldError, clean_tag_prefix, normalize_tag
 from app.renditions.formats import rendition_path
 from app.renditions.repository import renditions_for
 from app.web.pages import PageRoute, SessionDep, render
@@ -121,7 +121,10 @@ async def tags_page(
     db: DbDep,
     prefix: Annotated[str, Query(max_length=50)] = "",
 ) -> Response:
-    normalized = " ".join(prefix.split()).lower()
+    try:
+        normalized = clean_tag_prefix(prefix) or ""
+    except FieldError as exc:
+        raise Unprocessable(str(exc)) from None
     rows = await repository.tag_counts(db, prefix=normalized or None, limit=TAGS_PAGE_LIMIT)
     tags = [{"name": name, "count": count, "url": gallery_url("", [name])} for name, count in rows]
     return render(
