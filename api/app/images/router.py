@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
+from pydantic import WithJsonSchema
 
 from app.auth.dependencies import Owner
 from app.dependencies import CursorDep, SessionDep, SettingsDep, StorageDep
@@ -11,10 +12,13 @@ from app.images import service
 from app.images.files import serve_object
 from app.images.receive import MAX_FIELD_BYTES, receive_image_upload
 from app.images.schemas import (
-    MAX_DESCRIPTION,
+    DESCRIPTION_SCHEMA,
     MAX_TAG_LENGTH,
     MAX_TAGS,
     MAX_TITLE,
+    NO_CONTROL_SCHEMA,
+    NO_NUL,
+    TAG_SCHEMA,
     DuplicateDetail,
     FieldError,
     ImageCreated,
@@ -31,11 +35,13 @@ from app.readcache.middleware import cacheable
 router = APIRouter(prefix="/api/v1/images", tags=["images"])
 
 TagQuery = Annotated[
-    list[str] | None, Query(alias="tag", description="Repeatable; images carrying all of them.")
+    list[str] | None,
+    Query(alias="tag", description="Repeatable; images carrying all of them."),
+    WithJsonSchema({"type": "array", "items": TAG_SCHEMA}),
 ]
 MAX_QUERY_LENGTH = 500
 
-_TAGS_FIELD = {"type": "string", "maxLength": MAX_FIELD_BYTES}
+_TAGS_FIELD = NO_CONTROL_SCHEMA
 _UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -50,11 +56,16 @@ _UPLOAD_BODY: dict[str, Any] = {
                             "format": "binary",
                             "description": "GIF, PNG, JPEG or WebP, at most MAX_UPLOAD_BYTES.",
                         },
-                        "title": {"type": "string", "maxLength": MAX_TITLE},
-                        "description": {"type": "string", "maxLength": MAX_DESCRIPTION},
+                        "title": {
+                            **NO_CONTROL_SCHEMA,
+                            "maxLength": MAX_TITLE,
+                            "description": "Blank: made from the file name.",
+                        },
+                        "description": DESCRIPTION_SCHEMA,
                         "tags": {
                             "description": "Comma-separated, or the field repeated; at most "
-                            f"{MAX_TAGS} tags of {MAX_TAG_LENGTH} characters.",
+                            f"{MAX_TAGS} tags of {MAX_TAG_LENGTH} characters; each field at most "
+                            f"{MAX_FIELD_BYTES // 1024} KiB.",
                             "anyOf": [_TAGS_FIELD, {"type": "array", "items": _TAGS_FIELD}],
                         },
                     },
@@ -129,7 +140,11 @@ async def list_images(
     settings: SettingsDep,
     codec: CursorDep,
     tags: TagQuery = None,
-    q: Annotated[str | None, Query(max_length=MAX_QUERY_LENGTH)] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=MAX_QUERY_LENGTH),
+        WithJsonSchema({"type": "string", "maxLength": MAX_QUERY_LENGTH, "pattern": NO_NUL}),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> ImagePage:

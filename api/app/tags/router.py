@@ -3,12 +3,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, WithJsonSchema
 
 from app.dependencies import SessionDep
 from app.errors import Unprocessable
 from app.images import repository
-from app.images.schemas import FieldError, clean_tag_prefix
+from app.images.schemas import NO_NUL, FieldError, clean_tag_prefix
 from app.openapi import responses
 from app.readcache.middleware import cacheable
 
@@ -25,7 +25,9 @@ class TagCount(BaseModel):
 async def list_tags(
     session: SessionDep,
     prefix: Annotated[
-        str | None, Query(max_length=50, description="Autocomplete: names starting with this.")
+        str | None,
+        Query(max_length=50, description="Autocomplete: names starting with this."),
+        WithJsonSchema({"type": "string", "maxLength": 50, "pattern": NO_NUL}),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[TagCount]:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,8 +107,9 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+@contextmanager
+def running_server(tmp_path_factory: pytest.TempPathFactory, **extra_env: str) -> Iterator[Server]:
+    """`reactbin serve` on its own database and bucket, stopped and dropped afterwards."""
     missing = [name for name in REQUIRED if not os.environ.get(name)]
     assert not missing, f"e2e tests need {missing} (run them through `make test`)"
     base_db = os.environ["TEST_DATABASE_URL"]
@@ -129,6 +131,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "LOG_FORMAT": "json",
+        **extra_env,
     }
     env.pop("TEST_DATABASE_URL", None)
     subprocess.run([_reactbin(), "migrate"], env=env, check=True, capture_output=True, timeout=60)
@@ -144,3 +147,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         stop(process)
         asyncio.run(_bucket("delete", bucket))
         asyncio.run(_admin(base_db, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with running_server(tmp_path_factory) as started:
+        yield started

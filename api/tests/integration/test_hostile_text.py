@@ -27,7 +27,7 @@ async def test_a_nul_in_a_tag_prefix_is_refused(
     ]
 
 
-@pytest.mark.parametrize("text", ["1½ cats", "cat ⑴ dog", "aːb cats", "ŉ x", "cats ¾"])
+@pytest.mark.parametrize("text", ["1½ cats", "cat ⑴ dog", "a\u02d0b cats", "ŉ x", "cats ¾"])
 @pytest.mark.parametrize(
     "route", ["/api/v1/images", "/v2/search", "/v2/search_suggestions", "/v2/autocomplete"]
 )
