@@ -127,7 +127,8 @@ def validation_sentence(errors: Sequence[Any]) -> str:
     for error in errors:
         location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
         where = ".".join(location[1:] if location[:1] in (["query"], ["path"]) else location)
-        message = str(error.get("msg", "is invalid"))
+        # pydantic prefixes the message of a validator's ValueError with "Value error, ".
+        message = str(error.get("msg", "is invalid")).removeprefix("Value error, ").rstrip(".")
         parts.append(f"{where}: {message}" if where else message)
     return ("; ".join(parts) or "The request is not valid") + "."
 

@@ -141,7 +141,14 @@ def running_server(tmp_path_factory: pytest.TempPathFactory, **extra_env: str) -
             [_reactbin(), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
         )
     try:
-        wait_ready(env["API_BASE_URL"], process)
+        try:
+            # Generous: on a loaded 2-core machine start-up (imports, migrations check,
+            # the storage probe) has taken over 30 s.
+            wait_ready(env["API_BASE_URL"], process, timeout=90)
+        except RuntimeError as exc:
+            raise RuntimeError(
+                f"{exc}; its log ends with:\n{log_path.read_text()[-3000:]}"
+            ) from None
         yield Server(env["API_BASE_URL"], "owner", password, env, log_path)
     finally:
         stop(process)

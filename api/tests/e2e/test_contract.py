@@ -8,7 +8,7 @@ HTTP parser, its middleware order and its real storage. All Schemathesis
 checks, with and without the owner's token; only logout is left out (it would
 revoke the token mid-run). A fixed seed and a bounded number of examples per
 operation keep it deterministic and a few minutes long; `make fuzz` runs the
-same with many more examples (REACTBIN_FUZZ_EXAMPLES).
+same with many more examples (REACTBIN_FUZZ_EXAMPLES, REACTBIN_FUZZ_SEED).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import pytest
 from tests.e2e.conftest import Server, running_server
 from tests.integration.helpers import gif_bytes, png_bytes
 
-SEED = 15
+SEED = int(os.environ.get("REACTBIN_FUZZ_SEED", "15"))
 EXAMPLES = int(os.environ.get("REACTBIN_FUZZ_EXAMPLES", "12"))
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 
