@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
@@ -143,11 +144,12 @@ def allowed_methods(request: Request) -> list[str]:
     """Every method some route of this path answers: Starlette's 405 names only the
     methods of the first route that matched the path (GET for /api/v1/images/{id})."""
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, Route) and route.methods:
-            match, _ = route.matches({**request.scope, "method": "\x00"})
+    probe = {**request.scope, "method": "\x00"}  # no route takes it: a path match is PARTIAL
+    for context in iter_route_contexts(request.app.router.routes):
+        if context.methods and isinstance(context.original_route, Route):
+            match, _ = context.matches(probe)
             if match is not Match.NONE:
-                methods |= route.methods
+                methods |= context.methods
     return sorted(methods)
 
 
