@@ -20,6 +20,8 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, Field
 
 Responses = dict[int | str, dict[str, Any]]
+# A JSON Schema `pattern` for text PostgreSQL takes: no NUL anywhere.
+NO_NUL = "^[^\\u0000]*$"
 
 
 class ErrorDetail(BaseModel):

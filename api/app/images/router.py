@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import WithJsonSchema
 
 from app.auth.dependencies import Owner
-from app.dependencies import CursorDep, SessionDep, SettingsDep, StorageDep
+from app.dependencies import SessionDep, SettingsDep, StorageDep
 from app.errors import Unprocessable
 from app.images import service
 from app.images.files import serve_object
@@ -17,12 +17,10 @@ from app.images.schemas import (
     MAX_TAGS,
     MAX_TITLE,
     NO_CONTROL_SCHEMA,
-    NO_NUL,
     TAG_SCHEMA,
     DuplicateDetail,
     FieldError,
     ImageCreated,
-    ImagePage,
     ImageRead,
     ImageUpdate,
     SimilarPage,
@@ -130,31 +128,6 @@ async def create_image(
     created = service.to_read(image, settings.api_base_url)
     return ImageCreated(
         **created.model_dump(), near_duplicates=await service.near_duplicates(session, image)
-    )
-
-
-@router.get("", response_model=ImagePage, responses=responses(422, 503))
-@cacheable
-async def list_images(
-    session: SessionDep,
-    settings: SettingsDep,
-    codec: CursorDep,
-    tags: TagQuery = None,
-    q: Annotated[
-        str | None,
-        Query(max_length=MAX_QUERY_LENGTH),
-        WithJsonSchema({"type": "string", "maxLength": MAX_QUERY_LENGTH, "pattern": NO_NUL}),
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
-) -> ImagePage:
-    """Newest first (or by relevance with `q`), filtered by tags, paged with an opaque cursor."""
-    images, next_cursor = await service.list_images(
-        session, codec, tags=normalized_tags(tags or []), limit=limit, cursor=cursor, query=q
-    )
-    return ImagePage(
-        items=[service.to_read(image, settings.api_base_url) for image in images],
-        next_cursor=next_cursor,
     )
 
 

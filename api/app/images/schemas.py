@@ -37,18 +37,6 @@ def _reject_control_characters(value: str, field: str) -> str:
     return value
 
 
-def storable(value: str) -> bool:
-    """False for text PostgreSQL cannot hold: a NUL, or a lone surrogate (not UTF-8)."""
-    return "\x00" not in value and not any(0xD800 <= ord(c) <= 0xDFFF for c in value)
-
-
-def clean_tag_prefix(value: str | None) -> str | None:
-    """An autocomplete prefix, normalised like a tag; None when blank."""
-    if value is not None and not storable(value):
-        raise FieldError("prefix contains characters no tag can have.")
-    return " ".join(value.split()).lower() if value else None
-
-
 def clean_title(value: str) -> str:
     value = _SPACES.sub(" ", _reject_control_characters(value, "title"))
     value = value.strip()
@@ -113,7 +101,6 @@ _CONTROL = (
     "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069"
 )
 _NO_CONTROL = f"^[^{_CONTROL}]*$"
-NO_NUL = "^[^\\u0000]*$"
 _NOT_BLANK = f"^[^{_CONTROL}]*[^{_CONTROL}\\s][^{_CONTROL}]*$"
 TAG_SCHEMA = {"type": "string", "maxLength": MAX_TAG_LENGTH, "pattern": _NOT_BLANK}
 TITLE_SCHEMA = {"type": "string", "maxLength": MAX_TITLE, "pattern": _NOT_BLANK}

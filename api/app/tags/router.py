@@ -6,11 +6,10 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, WithJsonSchema
 
 from app.dependencies import SessionDep
-from app.errors import Unprocessable
-from app.images import repository
-from app.images.schemas import NO_NUL, FieldError, clean_tag_prefix
-from app.openapi import responses
+from app.openapi import NO_NUL, responses
 from app.readcache.middleware import cacheable
+from app.tags import repository
+from app.tags.prefix import clean_tag_prefix
 
 router = APIRouter(prefix="/api/v1/tags", tags=["tags"])
 
@@ -32,9 +31,5 @@ async def list_tags(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[TagCount]:
     """Tags in use with their image counts, most used first."""
-    try:
-        normalized = clean_tag_prefix(prefix)
-    except FieldError as exc:
-        raise Unprocessable(str(exc)) from None
-    rows = await repository.tag_counts(session, prefix=normalized, limit=limit)
+    rows = await repository.tag_counts(session, prefix=clean_tag_prefix(prefix), limit=limit)
     return [TagCount(name=name, count=count) for name, count in rows]

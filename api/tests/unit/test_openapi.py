@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.config import Settings
-from app.errors import validation_sentence
+from app.error_handlers import validation_sentence
 from app.openapi import ErrorDetail, file_responses, responses
 
 
