@@ -95,14 +95,18 @@ async def _handle_validation(request: Request, exc: Exception) -> JSONResponse:
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route of this path answers: Starlette's 405 names only the
     methods of the first route that matched the path (GET for /api/v1/images/{id})."""
-    methods: set[str] = set()
+    literal: set[str] = set()
+    templated: set[str] = set()
     probe = {**request.scope, "method": "\x00"}  # no route takes it: a path match is PARTIAL
     for context in iter_route_contexts(request.app.router.routes):
         if context.methods and isinstance(context.original_route, Route):
             match, _ = context.matches(probe)
             if match is not Match.NONE:
-                methods |= context.methods
-    return sorted(methods)
+                is_literal = "{" not in (context.path or "")
+                (literal if is_literal else templated).update(context.methods)
+    # As in OpenAPI, a literal path (/api/v1/images/random) is its own resource, not
+    # an {image_id} of the templated one beside it.
+    return sorted(literal or templated)
 
 
 async def _handle_http(request: Request, exc: Exception) -> Response:

@@ -50,3 +50,11 @@ async def test_a_tenor_405_lists_options_too(client: httpx.AsyncClient) -> None:
     allowed = {m.strip() for m in response.headers["allow"].split(",")}
     assert allowed >= {"GET", "POST", "OPTIONS"}
     assert response.json()["error"]["status"] == "UNIMPLEMENTED"
+
+
+async def test_a_literal_path_lists_its_own_methods_not_the_templated_neighbours(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.options("/api/v1/images/random")
+    assert response.status_code == 405
+    assert {m.strip() for m in response.headers["allow"].split(",")} == {"GET"}
