@@ -20,7 +20,11 @@ _TEXT = {"type": "string", "maxLength": MAX_QUERY_LENGTH, "pattern": "^[^\\u0000
 _SPECS: dict[str, tuple[dict[str, Any], str]] = {
     "key": (_ANY, "One of TENOR_API_KEYS; required (403 without) when that is set."),
     "q": (_TEXT, f"Search text, at most {MAX_QUERY_LENGTH} characters once trimmed."),
-    "limit": ({"type": "integer"}, f"Results wanted; default 20, clamped to 1-{MAX_LIMIT}."),
+    # Empty (or blank) is the default, as Tenor took it: found by `make fuzz`.
+    "limit": (
+        {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": "^\\s*$"}]},
+        f"Results wanted; default 20 (also when empty), clamped to 1-{MAX_LIMIT}.",
+    ),
     "pos": (
         _ANY,
         f"`next` of the previous page, or an offset (0-{MAX_OFFSET}); empty: past the end. "
