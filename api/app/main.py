@@ -23,6 +23,7 @@ from app.error_handlers import install_error_handlers
 from app.images.router import files_router
 from app.images.router import router as images_router
 from app.images.spool import sweep_stale_spool_files
+from app.integrations.router import router as integrations_router
 from app.jobs.queue import WorkerResources, libpq_url, run_worker
 from app.logging import RequestIdMiddleware, configure_logging
 from app.openapi import install_openapi
@@ -137,5 +138,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(renditions_router)  # /f/{id}/{format}.{ext}; /f/{id}.{ext} never has a "/"
     app.include_router(tenor_router)
+    app.include_router(integrations_router)
     install_openapi(app)
     return app
