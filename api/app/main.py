@@ -26,6 +26,7 @@ from app.images.spool import sweep_stale_spool_files
 from app.integrations.router import router as integrations_router
 from app.jobs.queue import WorkerResources, libpq_url, run_worker
 from app.logging import RequestIdMiddleware, configure_logging
+from app.openapi import install_openapi
 from app.ops.metrics import MetricsMiddleware
 from app.ops.router import router as ops_router
 from app.ops.storage_metrics import CountingStorage
@@ -138,4 +139,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(renditions_router)  # /f/{id}/{format}.{ext}; /f/{id}.{ext} never has a "/"
     app.include_router(tenor_router)
     app.include_router(integrations_router)
+    install_openapi(app)
     return app
