@@ -28,6 +28,7 @@ from app.images.trash.router import router as trash_router
 from app.integrations.router import router as integrations_router
 from app.jobs.queue import WorkerResources, libpq_url, run_worker
 from app.logging import RequestIdMiddleware, configure_logging
+from app.openapi import install_openapi
 from app.ops.metrics import MetricsMiddleware
 from app.ops.router import router as ops_router
 from app.ops.storage_metrics import CountingStorage
@@ -142,4 +143,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(trash_router)
     app.include_router(backup_router)
     app.include_router(integrations_router)
+    install_openapi(app)
     return app

@@ -30,6 +30,7 @@ from app.integrations.signatures import (
     verify_slack,
 )
 from app.integrations.state import StateCodec
+from app.openapi import responses
 
 router = APIRouter(prefix="/integrations", tags=["chat apps"])
 _FORM = {
@@ -123,7 +124,8 @@ def _mattermost_token(request: Request, fields: dict[str, str], allowed: list[st
     "/mattermost/commands",
     response_model=MattermostCommandResponse,
     response_model_exclude_none=True,
-    responses=refusals(400, 401, 404, 409, 413, 429),
+    # 422: a `send` other than `now` (FastAPI validates the query before the handler).
+    responses={**refusals(400, 401, 404, 409, 413, 429), **responses(422)},
     openapi_extra=_FORM,
 )
 async def mattermost_command(

@@ -8,23 +8,22 @@ on the type the URL promises).
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 
 from app.dependencies import SessionDep, StorageDep
 from app.errors import NotFound
 from app.ids import is_valid_id
 from app.images.files import serve_object
+from app.openapi import file_responses
 from app.renditions import repository
 from app.renditions.formats import EXTENSIONS, FORMATS, rendition_version
 from app.renditions.models import Rendition
 
 router = APIRouter(tags=["files"])
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such image, format, or the rendition is not made yet"},
-}
+_RESPONSES = file_responses(
+    *EXTENSIONS, not_found="No such image or format, or the rendition is not made yet"
+)
 
 
 def rendition_etag(rendition: Rendition) -> str:
@@ -34,7 +33,7 @@ def rendition_etag(rendition: Rendition) -> str:
 
 
 @router.head("/f/{image_id}/{filename}", include_in_schema=False)
-@router.get("/f/{image_id}/{filename}", responses=_ERRORS)
+@router.get("/f/{image_id}/{filename}", response_class=Response, responses=_RESPONSES)
 async def rendition_file(
     image_id: str, filename: str, request: Request, session: SessionDep, storage: StorageDep
 ) -> Response:

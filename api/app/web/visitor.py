@@ -23,6 +23,7 @@ from app.renditions.formats import rendition_path
 from app.renditions.repository import renditions_for
 from app.search import service as search_service
 from app.tags import repository as tags_repository
+from app.tags.prefix import clean_tag_prefix
 from app.web.pages import PageRoute, SessionDep, render
 from app.web.views import Card, Detail
 
@@ -167,7 +168,7 @@ async def tags_page(
     db: DbDep,
     prefix: Annotated[str, Query(max_length=50)] = "",
 ) -> Response:
-    normalized = " ".join(prefix.split()).lower()
+    normalized = clean_tag_prefix(prefix) or ""
     rows = await tags_repository.tag_counts(db, prefix=normalized or None, limit=TAGS_PAGE_LIMIT)
     tags = [{"name": name, "count": count, "url": gallery_url("", [name])} for name, count in rows]
     return render(
