@@ -28,6 +28,7 @@ TrashedId = Annotated[str, Path(min_length=ID_LENGTH, max_length=ID_LENGTH, patt
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Detail, "description": "Missing or invalid token"},
     404: {"model": Detail, "description": "No image with that id in the trash"},
+    422: {"model": Detail, "description": "Not an image id (10 letters and digits)"},
     503: {"model": Detail, "description": "The database or storage is unavailable"},
 }
 
