@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     # Memory for repeated public reads (searches, pages, Tenor answers), cleared on
     # every change to the library (app/readcache). 0: no cache.
     response_cache_mb: int = Field(default=64, ge=0, le=65536)
+    # Days a deleted image stays in the trash (restorable) before the worker purges
+    # it; 0: a delete removes the image and its files at once.
+    trash_days: int = Field(default=30, ge=0, le=36500)
     # Chat apps' `/reaction` command (app/integrations, docs/chat-apps.md); each is
     # off until its secret is set. Outbound bases are settings so tests can point
     # them at a local server.

@@ -2,6 +2,7 @@
 
 from app.auth.models import OwnerTokenVersion
 from app.images.models import Image, ImageTag
+from app.images.trash.models import TrashedImage
 from app.integrations.models import IntegrationRequest
 from app.renditions.models import Rendition
 from app.search.models import SearchWord
@@ -15,4 +16,5 @@ __all__ = [
     "Rendition",
     "SearchWord",
     "Tag",
+    "TrashedImage",
 ]

@@ -74,9 +74,11 @@ async def serve_object(
     etag: str,
     media_type: str,
     filename: str,
+    cache_control: str | None = None,
 ) -> Response:
     headers = {
         **SAFE_HEADERS,
+        **({"Cache-Control": cache_control} if cache_control else {}),
         "ETag": etag,
         "Accept-Ranges": "bytes",
         "Content-Disposition": f'inline; filename="{filename}"',

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 from pydantic import WithJsonSchema
 
 from app.auth.dependencies import Owner
@@ -22,11 +23,13 @@ from app.images.schemas import (
     FieldError,
     ImageCreated,
     ImageRead,
+    ImageRestored,
     ImageUpdate,
     SimilarPage,
     normalize_tag,
 )
-from app.images.upload import upload_image
+from app.images.trash import service as trash_service
+from app.images.upload import upload_or_restore
 from app.openapi import file_responses, responses
 from app.readcache.middleware import cacheable
 
@@ -106,6 +109,10 @@ def normalized_tags(tags: list[str]) -> list[str]:
                 "a bad tag, a missing `file`, or a malformed multipart body",
             },
         ),
+        200: {
+            "model": ImageRestored,
+            "description": "The same bytes were in the trash: that image was restored",
+        },
         409: {"model": DuplicateDetail, "description": "Byte-identical image exists"},
     },
 )
@@ -116,20 +123,26 @@ async def create_image(
     session: SessionDep,
     storage: StorageDep,
     settings: SettingsDep,
-) -> ImageCreated:
-    """Upload one image (multipart: `file`, and optional `title`, `description`, `tags`)."""
+) -> ImageCreated | JSONResponse:
+    """Upload one image (multipart: `file`, and optional `title`, `description`, `tags`).
+
+    Bytes identical to an image in the trash restore that image (200, `restored_from_trash`)."""
     # The body is read only here, after the owner dependency passed: a request
     # without a valid token is refused before a byte of the upload is read.
     received = await receive_image_upload(request, settings)
     try:
-        image = await upload_image(session, storage, settings, received, request.app.state.queue)
+        queue = request.app.state.queue
+        image, restored = await upload_or_restore(session, storage, settings, received, queue)
     finally:
         received.discard()
-    response.headers["Location"] = f"{settings.api_base_url}/api/v1/images/{image.id}"
-    created = service.to_read(image, settings.api_base_url)
-    return ImageCreated(
-        **created.model_dump(), near_duplicates=await service.near_duplicates(session, image)
-    )
+    location = f"{settings.api_base_url}/api/v1/images/{image.id}"
+    created = service.to_read(image, settings.api_base_url).model_dump()
+    alike = await service.near_duplicates(session, image)
+    if restored:
+        body = ImageRestored(**created, near_duplicates=alike).model_dump(mode="json")
+        return JSONResponse(body, headers={"Location": location})
+    response.headers["Location"] = location
+    return ImageCreated(**created, near_duplicates=alike)
 
 
 @router.get(
@@ -180,10 +193,11 @@ async def update_image(
     responses=responses(401, 404, 503, descriptions=_NO_IMAGE),
 )
 async def delete_image(
-    image_id: str, _owner: Owner, session: SessionDep, storage: StorageDep
+    image_id: str, _owner: Owner, session: SessionDep, storage: StorageDep, settings: SettingsDep
 ) -> Response:
-    """Delete the image, its original, its thumbnail and every other stored object."""
-    await service.delete_image(session, storage, image_id)
+    """Move the image to the trash (restorable for TRASH_DAYS; its links answer 404 at once).
+    With TRASH_DAYS=0: delete it with its original, thumbnail and every other object."""
+    await trash_service.discard_image(session, storage, settings, image_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -163,6 +163,16 @@ class ImageCreated(ImageRead):
     )
 
 
+class ImageRestored(ImageCreated):
+    """The answer (200) to an upload of bytes that were in the trash."""
+
+    restored_from_trash: bool = Field(
+        default=True,
+        description="These bytes were in the trash: that image came back with its id, "
+        "links and metadata instead of a new one being made.",
+    )
+
+
 class SimilarPage(BaseModel):
     items: list[ImageRead]
 

@@ -24,6 +24,9 @@ QUEUE = "images"
 # jobs carry it, so it stays.
 RECOGNISE_TEXT = "process_image"
 MAKE_RENDITIONS = "make_renditions"
+PURGE_TRASH = "purge_trash"
+# Every hour at :17 (off the hour, when other cron jobs run), any worker may take it.
+PURGE_TRASH_CRON = "17 * * * *"
 
 
 @dataclass(frozen=True)
