@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
-from pydantic import BaseModel
 
 from app.auth.dependencies import Owner
 from app.backup import repository, service
@@ -26,13 +25,10 @@ from app.images import service as images_service
 from app.images.models import Image
 from app.images.receive import receive_image_upload
 from app.images.schemas import MAX_DESCRIPTION, MAX_OCR_TEXT, MAX_TAGS, MAX_TITLE, DuplicateDetail
+from app.openapi import responses
 from app.pagination import MAX_CURSOR_LENGTH, CursorCodec, InvalidCursor
 
 router = APIRouter(prefix="/api/v1/backup", tags=["backup"])
-
-
-class Detail(BaseModel):
-    detail: str
 
 
 _RESTORE_BODY: dict[str, Any] = {
@@ -90,10 +86,7 @@ def _after(codec: CursorCodec, cursor: str | None) -> tuple[datetime, str] | Non
 @router.get(
     "/images",
     response_model=BackupPage,
-    responses={
-        401: {"model": Detail, "description": "Missing or invalid token"},
-        422: {"model": Detail, "description": "Bad limit or cursor"},
-    },
+    responses=responses(401, 422, 503, descriptions={422: "Bad limit or cursor"}),
 )
 async def list_backup(
     _owner: Owner,
@@ -120,15 +113,22 @@ async def list_backup(
     openapi_extra=_RESTORE_BODY,
     responses={
         200: {"model": RestoreResult, "description": "Already there with these bytes: unchanged"},
-        401: {"model": Detail, "description": "Missing or invalid token"},
+        **responses(
+            401,
+            413,
+            415,
+            422,
+            503,
+            descriptions={
+                413: "Larger than MAX_UPLOAD_BYTES",
+                415: "Not a GIF, PNG, JPEG or WebP",
+                422: "Bad id, future time, sha256 mismatch, bad field",
+            },
+        ),
         409: {
             "model": DuplicateDetail,
             "description": "The id has other bytes, or the bytes another id",
         },
-        413: {"model": Detail, "description": "Larger than MAX_UPLOAD_BYTES"},
-        415: {"model": Detail, "description": "Not a GIF, PNG, JPEG or WebP"},
-        422: {"model": Detail, "description": "Bad id, future time, sha256 mismatch, bad field"},
-        503: {"model": Detail, "description": "The database or storage is unavailable"},
     },
 )
 async def restore_image(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from pydantic import BaseModel
 
 from app.auth.dependencies import Owner
 from app.dependencies import CursorDep, SessionDep, SettingsDep, StorageDep
@@ -14,33 +13,30 @@ from app.images import service as images_service
 from app.images.schemas import DuplicateDetail, ImageRead
 from app.images.trash import service
 from app.images.trash.schemas import TrashPage
+from app.openapi import responses
 from app.pagination import MAX_CURSOR_LENGTH
 
 router = APIRouter(prefix="/api/v1/trash", tags=["trash"])
 
 
-class Detail(BaseModel):
-    detail: str
-
-
 _ID_PATTERN = f"^[{ALPHABET}]{{{ID_LENGTH}}}$"
 TrashedId = Annotated[str, Path(min_length=ID_LENGTH, max_length=ID_LENGTH, pattern=_ID_PATTERN)]
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": Detail, "description": "Missing or invalid token"},
-    404: {"model": Detail, "description": "No image with that id in the trash"},
-    422: {"model": Detail, "description": "Not an image id (10 letters and digits)"},
-    503: {"model": Detail, "description": "The database or storage is unavailable"},
-}
+_ERRORS = responses(
+    401,
+    404,
+    422,
+    503,
+    descriptions={
+        404: "No image with that id in the trash",
+        422: "Not an image id (10 letters and digits)",
+    },
+)
 
 
 @router.get(
     "",
     response_model=TrashPage,
-    responses={
-        401: _ERRORS[401],
-        422: {"model": Detail, "description": "Bad limit or cursor"},
-        503: _ERRORS[503],
-    },
+    responses=responses(401, 422, 503, descriptions={422: "Bad limit or cursor"}),
 )
 async def list_trash(
     _owner: Owner,
