@@ -6,6 +6,8 @@
 #   make test-integration  the integration suite in Docker (docker-compose.test.yml)
 #   make lint / make fmt   ruff (check, format) and mypy
 #   make bench             the quick benchmark
+#   make test-cluster      two servers + two workers behind nginx: failover, restarts, faults
+#   make soak              30 minutes of steady mixed load through the cluster (SOAK_ARGS)
 #   make clean             caches and build output (make distclean also removes the venv)
 #
 # Variables: PYTHON (the interpreter the venv is made from, default python3), VENV
@@ -25,10 +27,12 @@ STAMP := $(VENV_ABS)/.reactbin-installed
 TESTS ?= tests/unit tests/integration tests/e2e
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+SOAK_ARGS ?= --minutes 30 --throughput
 LINT_PATHS := api scripts $(wildcard bench)
 COMPOSE ?= docker compose
 
-.PHONY: help venv system-deps run test test-unit test-integration lint fmt bench clean distclean
+.PHONY: help venv system-deps run test test-unit test-integration lint fmt bench clean distclean \
+	test-cluster soak
 
 help:
 	@sed -n 's/^#   make /  make /p' $(firstword $(MAKEFILE_LIST))
@@ -59,6 +63,16 @@ run: venv
 test: venv system-deps
 	cd api && exec $(VPY) ../scripts/testenv.py -- $(VPY) -m pytest $(TESTS) -v $(PYTEST_ARGS)
 
+# The cluster rig (scripts/cluster.py): the services of `make test`, two `reactbin serve`,
+# two `reactbin worker` and nginx (apt, only when missing), all on loopback ports.
+test-cluster: venv system-deps
+	@bash scripts/ensure-system-deps.sh nginx
+	cd api && exec $(VPY) ../scripts/testenv.py -- $(VPY) -m pytest tests/cluster -v $(PYTEST_ARGS)
+
+soak: venv system-deps
+	@bash scripts/ensure-system-deps.sh nginx
+	exec $(VPY) bench/soak.py $(SOAK_ARGS)
+
 test-unit: venv
 	cd api && $(VPY) -m pytest tests/unit/ -v $(PYTEST_ARGS)
 
@@ -71,7 +85,7 @@ lint: venv
 	$(VENV_ABS)/bin/ruff check $(LINT_PATHS)
 	$(VENV_ABS)/bin/ruff format --check $(LINT_PATHS)
 	cd api && $(VENV_ABS)/bin/mypy
-	cd api && $(VENV_ABS)/bin/mypy ../scripts/testenv.py
+	cd api && $(VENV_ABS)/bin/mypy ../scripts/testenv.py ../scripts/cluster.py ../scripts/mixedload.py
 
 fmt: venv
 	$(VENV_ABS)/bin/ruff format $(LINT_PATHS)

@@ -37,7 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import testenv  # noqa: E402  (scripts/ is not a package)
+import testenv
 
 READY_TIMEOUT = 60.0
 NGINX = "/usr/sbin/nginx"
@@ -73,8 +73,8 @@ def cluster_environment(services: dict[str, str], data_dir: Path) -> dict[str, s
     """What every process of a deployment shares (docs/deploy.md, "Scaling out")."""
     keep = ("PATH", "HOME", "LANG", "LC_ALL", "TZ")
     base = {k: v for k, v in os.environ.items() if k in keep}
-    names = ("DATABASE_URL", "S3_ENDPOINT_URL", "S3_BUCKET_NAME", "S3_ACCESS_KEY_ID")
-    names += ("S3_SECRET_ACCESS_KEY", "S3_REGION")
+    names = ["DATABASE_URL", "S3_ENDPOINT_URL", "S3_BUCKET_NAME", "S3_ACCESS_KEY_ID"]
+    names += ["S3_SECRET_ACCESS_KEY", "S3_REGION"]
     return {
         **base,
         **{name: services[name] for name in names},
@@ -206,9 +206,7 @@ class Nginx:
                 for path in (self.dir, *self.dir.iterdir()):
                     os.chown(path, nobody.pw_uid, nobody.pw_gid)
             argv = [NGINX, "-p", str(self.dir), "-c", str(self.dir / "nginx.conf")]
-            self.process = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, start_new_session=True
-            )
+            self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, start_new_session=True)
             if self._wait_ready():
                 return
             self.stop()
@@ -332,7 +330,9 @@ class Cluster:
 @contextlib.contextmanager
 def backing_services(keep: bool = False) -> Iterator[dict[str, str]]:
     """PostgreSQL + SeaweedFS of scripts/testenv.py; always fresh ones, stopped on exit."""
-    saved = {n: os.environ.pop(n) for n in ("TEST_DATABASE_URL", "S3_ENDPOINT_URL") if n in os.environ}
+    saved = {
+        n: os.environ.pop(n) for n in ("TEST_DATABASE_URL", "S3_ENDPOINT_URL") if n in os.environ
+    }
     environment = testenv.Environment(keep)
     try:
         environment.start()
