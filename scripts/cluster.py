@@ -218,9 +218,10 @@ class Nginx:
             assert self.process is not None
             if self.process.poll() is not None:
                 return False
+            # /metrics is answered by nginx itself: a probe through to the upstreams
+            # before they run would mark them failed for fail_timeout (10 s).
             with contextlib.suppress(OSError):
-                http_status(self.port, "/healthz")  # any answer: nginx listens
-                return True
+                return http_status(self.port, "/metrics") == 404
             time.sleep(0.05)
         return False
 
