@@ -226,7 +226,9 @@ class Nginx:
         return False
 
     def config(self) -> str:
-        servers = "".join(f"        server 127.0.0.1:{port};\n" for port in self.upstream_ports)
+        servers = "".join(
+            f"        server 127.0.0.1:{port} max_fails=0;\n" for port in self.upstream_ports
+        )
         text = Path(__file__).with_name("cluster-nginx.conf").read_text()
         values = {"DIR": str(self.dir), "PORT": str(self.port), "SERVERS": servers}
         for name, value in {**values, "BODY": CLIENT_BODY_MAX}.items():

@@ -9,6 +9,8 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.tags.locks import lock_tags
+
 
 @dataclass(frozen=True, slots=True)
 class NewImage:
@@ -69,6 +71,7 @@ async def insert_image(
     """Insert an uploaded image with its tags (in order); its (created_at, updated_at).
 
     Raises IntegrityError when an image with the same sha256 exists."""
+    await lock_tags(session, tags, None)  # a round trip only when the upload has tags
     params = {name: getattr(image, name) for name in NewImage.__slots__}
     params.update(tags=list(tags), tags_text=" ".join(tags))
     created_at, updated_at = (await session.execute(_INSERT_IMAGE_SQL, params)).one()

@@ -28,6 +28,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.types import NullType
 
 from app.images.models import Image, ImageTag
+from app.tags.locks import lock_tags
 from app.tags.models import Tag
 
 # Two hashes this close share one of the seven bands of reactbin_phash_bands().
@@ -231,6 +232,7 @@ async def ensure_tags(session: AsyncSession, names: Sequence[str]) -> dict[str, 
 
 async def set_tags(session: AsyncSession, image: Image, names: Sequence[str]) -> None:
     """Replace the image's tags, keeping the given order."""
+    await lock_tags(session, names, image.id)
     ids = await ensure_tags(session, names)
     image.tags_text = " ".join(names)
     await session.execute(delete(ImageTag).where(ImageTag.image_id == image.id))
@@ -246,6 +248,7 @@ async def set_tags(session: AsyncSession, image: Image, names: Sequence[str]) ->
 
 
 async def delete_image(session: AsyncSession, image_id: str) -> bool:
+    await lock_tags(session, (), image_id)  # the cascade to image_tags updates their counts
     result = await session.execute(delete(Image).where(Image.id == image_id).returning(Image.id))
     return result.scalar_one_or_none() is not None
 
