@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -32,7 +33,8 @@ CLIENT = "127.0.0.2"
 @pytest.fixture(scope="session")
 def s3_proxy() -> Iterator[FaultProxy]:
     endpoint = urlsplit(os.environ["S3_ENDPOINT_URL"])
-    assert endpoint.hostname and endpoint.port, "run through `make test-cluster`"
+    assert endpoint.hostname, "run through `make test-cluster`"
+    assert endpoint.port, "run through `make test-cluster`"
     proxy = FaultProxy(endpoint.hostname, endpoint.port).start()
     try:
         yield proxy
@@ -41,7 +43,9 @@ def s3_proxy() -> Iterator[FaultProxy]:
 
 
 @pytest.fixture(scope="session")
-def cluster(s3_proxy: FaultProxy, tmp_path_factory: pytest.TempPathFactory) -> Iterator[rig.Cluster]:
+def cluster(
+    s3_proxy: FaultProxy, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[rig.Cluster]:
     spool = tmp_path_factory.mktemp("spool")
     extra = {
         "S3_ENDPOINT_URL": s3_proxy.url,
@@ -66,6 +70,7 @@ def cluster_whole(cluster: rig.Cluster) -> Iterator[None]:
 
 def _restore(cluster: rig.Cluster) -> None:
     for process in (*cluster.apis, *cluster.workers):
+        process.signal(signal.SIGCONT)  # a test may have paused a worker
         if not process.running():
             process.start()
 
