@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-import os
 import random
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +72,8 @@ class MixedLoad:
     outcomes: list[Outcome] = field(default_factory=list)
     uploaded: list[Uploaded] = field(default_factory=list)
     skipped: int = 0
+    # Different images from every load, even with the same seed in the same process.
+    _nonce: int = field(default_factory=lambda: secrets.randbits(40))
     _started: float = 0.0
     _in_flight: int = 0
 
@@ -184,7 +186,7 @@ class MixedLoad:
         return response
 
     async def _upload(self, client: httpx.AsyncClient, count: int) -> None:
-        data = await asyncio.to_thread(make_png, self.seed * 1_000_003 + count + os.getpid())
+        data = await asyncio.to_thread(make_png, self._nonce + self.seed * 1_000_003 + count)
         word = WORDS[count % len(WORDS)]
         response = await self._request(
             client,

@@ -54,7 +54,7 @@ _INSERT_IMAGE_SQL = text(
     " SELECT tags.id, tags.name FROM tags JOIN given USING (name)"
     "), added AS ("
     " INSERT INTO tags (name) SELECT name FROM given"
-    " WHERE name NOT IN (SELECT name FROM known)"
+    " WHERE name NOT IN (SELECT name FROM known) ORDER BY name"  # see app/tags/locks.py
     " ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id, name"
     "), links AS ("
     " INSERT INTO image_tags (image_id, tag_id, position)"

@@ -5,7 +5,9 @@ added or removed, in whatever order the statement meets them. Two transactions
 sharing tags (an upload tagged `cat, load` and an edit to `dog, cat, load`, on
 two API processes) could each lock one of them first and wait for the other:
 PostgreSQL then aborts one ("deadlock detected"), a 503 for its user. Taking the
-locks first, sorted, makes them wait in line instead.
+locks first, sorted, makes them wait in line instead. New tags (and new search
+words, migration 0011) are inserted sorted by name for the same reason: a second
+insert of a name waits for the first transaction's uncommitted row.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""failed logins in PostgreSQL: one login rate limit across every API process
+"""failed logins in PostgreSQL: one login rate limit across every API process;
+search words inserted in order (no deadlock between two processes adding new words)
 
 Revision ID: 0011
 Revises: 0008
@@ -16,7 +17,31 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# As in 0003, plus ORDER BY: two transactions inserting the same new words (an upload
+# and an edit on two API processes) wait for each other's uncommitted rows; in the
+# same order, one waits for the other instead of both waiting forever (a deadlock,
+# which PostgreSQL breaks by failing one of them).
+WORDS_FUNCTION = """
+CREATE OR REPLACE FUNCTION reactbin_collect_search_words() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO search_words (word)
+    SELECT DISTINCT lexeme
+    FROM unnest(tsvector_to_array(to_tsvector('simple'::regconfig, reactbin_unaccent(
+        coalesce(NEW.title, '') || ' ' || coalesce(NEW.tags_text, '') || ' ' ||
+        coalesce(NEW.description, '') || ' ' || coalesce(NEW.ocr_text, '')
+    )))) AS lexeme
+    WHERE length(lexeme) BETWEEN 3 AND 40
+    ORDER BY lexeme
+    ON CONFLICT (word) DO NOTHING;
+    RETURN NEW;
+END
+$$
+"""
+
+
 def upgrade() -> None:
+    op.execute(WORDS_FUNCTION)
     op.create_table(
         "login_failures",
         sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
@@ -34,3 +59,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("login_failures")
+    op.execute(WORDS_FUNCTION.replace("    ORDER BY lexeme\n", ""))
