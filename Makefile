@@ -4,7 +4,7 @@
 #   make test              unit + integration + e2e against a throwaway PostgreSQL and SeaweedFS S3
 #   make test-unit         unit tests only (no services)
 #   make test-integration  the integration suite in Docker (docker-compose.test.yml)
-#   make lint / make fmt   ruff (check, format) and mypy
+#   make lint / make fmt   ruff (check, format), mypy and the import contracts (lint-imports)
 #   make bench             the quick benchmark
 #   make test-cluster      two servers + two workers behind nginx: failover, restarts, faults
 #   make soak              30 minutes of steady mixed load through the cluster (SOAK_ARGS)
@@ -86,6 +86,7 @@ lint: venv
 	$(VENV_ABS)/bin/ruff format --check $(LINT_PATHS)
 	cd api && $(VENV_ABS)/bin/mypy
 	cd api && $(VENV_ABS)/bin/mypy ../scripts/testenv.py ../scripts/cluster.py ../scripts/mixedload.py
+	cd api && $(VENV_ABS)/bin/lint-imports
 
 fmt: venv
 	$(VENV_ABS)/bin/ruff format $(LINT_PATHS)
@@ -97,7 +98,7 @@ bench: venv
 clean:
 	find api scripts $(wildcard bench) -name __pycache__ -type d -prune -exec rm -rf {} +
 	rm -rf .pytest_cache .mypy_cache .ruff_cache api/.pytest_cache api/.mypy_cache \
-		api/.ruff_cache scripts/.ruff_cache api/build api/dist build dist test-results \
+		api/.ruff_cache api/.import_linter_cache scripts/.ruff_cache api/build api/dist build dist test-results \
 		api/test-results .tmp
 
 distclean: clean

@@ -13,10 +13,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 
-from app import consistency
+from app import consistency, db
 from app import migrate as migrations
 from app.auth.bootstrap import resolve_auth_secrets
 from app.auth.security import hash_password
@@ -24,13 +22,13 @@ from app.config import Settings, SettingsError, load_settings
 from app.consistency import CheckReport
 from app.db import create_engine, create_sessionmaker
 from app.images import repository as image_repository
-from app.jobs.processing import enqueue
-from app.jobs.queue import WorkerResources, make_queue, run_worker
+from app.jobs.queue import WorkerResources, defer_text_recognition, make_queue, run_worker
 from app.logging import configure_logging
 from app.main import create_app, prepare_database
 from app.renditions import rebuild as renditions_rebuild
 from app.storage import StorageError
 from app.storage.factory import open_storage
+from app.tasks import make_worker_queue
 from app.transfer.cli import register as register_transfer_commands
 
 cli = typer.Typer(help="reactbin: a self-hosted library of reaction images.", no_args_is_help=True)
@@ -55,22 +53,20 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _reason(exc: BaseException) -> str:
-    """The driver's own words on one line (SQLAlchemy adds the statement and a help link)."""
-    reason = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
-    return f"{type(reason).__name__}: {reason}".splitlines()[0]
+def _unreachable(exc: BaseException) -> typer.Exit:
+    return _fail(f"DATABASE_URL: cannot connect to PostgreSQL ({db.failure_reason(exc)})")
 
 
 async def _preflight(settings: Settings) -> Settings:
     """Check what a wrong setting would break, so start-up fails with one clear line."""
     settings = await prepare_database(settings)
-    assert settings.database_url is not None
+    if settings.database_url is None:  # prepare_database sets it
+        raise SettingsError("DATABASE_URL is not set")
     engine = create_engine(settings.database_url, pool_size=1)
     try:
-        async with engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        await db.ping(engine)
     except Exception as exc:
-        raise _fail(f"DATABASE_URL: cannot connect to PostgreSQL ({_reason(exc)})") from None
+        raise _unreachable(exc) from None
     finally:
         await engine.dispose()
     try:
@@ -158,8 +154,8 @@ def migrate() -> None:
         return
     try:
         migrations.upgrade(settings.database_url)
-    except (OSError, DBAPIError) as exc:
-        raise _fail(f"DATABASE_URL: cannot connect to PostgreSQL ({_reason(exc)})") from None
+    except db.CONNECTION_ERRORS as exc:
+        raise _unreachable(exc) from None
     out.print("Database migrated to the latest version.")
 
 
@@ -202,7 +198,8 @@ def check(
 
 async def _check(settings: Settings, repair: bool, grace: timedelta) -> CheckReport:
     settings = await _preflight(settings)
-    assert settings.database_url is not None
+    if settings.database_url is None:  # prepare_database sets it
+        raise SettingsError("DATABASE_URL is not set")
     engine = create_engine(settings.database_url, pool_size=2)
     storage = await open_storage(settings)
     queue = make_queue(settings.database_url)  # a repaired rendition is rebuilt by the workers
@@ -226,10 +223,11 @@ def worker(
 
 async def _worker(settings: Settings, concurrency: int) -> None:
     settings = await _preflight(settings)
-    assert settings.database_url is not None
+    if settings.database_url is None:  # prepare_database sets it
+        raise SettingsError("DATABASE_URL is not set")
     engine = create_engine(settings.database_url, pool_size=2)
     storage = await open_storage(settings)
-    queue = make_queue(settings.database_url)
+    queue = make_worker_queue(settings.database_url)
     resources = WorkerResources(create_sessionmaker(engine), storage, settings)
     out.print("reactbin worker started; Ctrl-C to stop.")
     try:
@@ -262,7 +260,8 @@ def reprocess(
 
 async def _reprocess(settings: Settings, every: bool) -> int:
     settings = await _preflight(settings)
-    assert settings.database_url is not None
+    if settings.database_url is None:  # prepare_database sets it
+        raise SettingsError("DATABASE_URL is not set")
     engine = create_engine(settings.database_url, pool_size=1)
     queue = make_queue(settings.database_url)
     try:
@@ -270,7 +269,7 @@ async def _reprocess(settings: Settings, every: bool) -> int:
             ids = await image_repository.ids_to_process(session, every=every)
         async with queue.open_async():
             for image_id in ids:
-                await enqueue(queue, image_id)
+                await defer_text_recognition(queue, image_id)
         return len(ids)
     finally:
         await engine.dispose()

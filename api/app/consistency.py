@@ -29,6 +29,7 @@ from app.images import keys, repository
 from app.imaging.thumbnails import make_thumbnail
 from app.renditions import checks as renditions
 from app.storage import ObjectInfo, Storage, StorageError
+from app.storage.base import download_to
 
 log = structlog.get_logger()
 DEFAULT_GRACE = timedelta(minutes=15)
@@ -55,12 +56,10 @@ class CheckReport:
 
 
 async def _rebuild_thumbnail(storage: Storage, original: str, thumbnail: str) -> None:
-    stored = await storage.get(original)
-    with tempfile.NamedTemporaryFile(prefix="reactbin-check-") as handle:
-        async for chunk in stored.body:
-            handle.write(chunk)
-        handle.flush()
-        data = await anyio.to_thread.run_sync(make_thumbnail, Path(handle.name))
+    with tempfile.TemporaryDirectory(prefix="reactbin-check-") as workdir:
+        path = Path(workdir) / "original"
+        await download_to(storage, original, path)
+        data = await anyio.to_thread.run_sync(make_thumbnail, path)
     await storage.put_bytes(thumbnail, data, "image/webp")
 
 

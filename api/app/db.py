@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import select
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import Request
-from sqlalchemy import MetaData, event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy import MetaData, event, text
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -137,23 +136,19 @@ def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSes
     return create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
 
 
-# GET routes only read, except the Tenor `registershare` (one UPDATE, atomic by
-# itself): they run without a transaction.
-_READ_METHODS = frozenset({"GET", "HEAD"})
+# What a database that cannot be reached raises: asyncpg a plain OSError when it
+# cannot connect at all, SQLAlchemy a DBAPIError on a connection that failed.
+CONNECTION_ERRORS: tuple[type[Exception], ...] = (OSError, DBAPIError)
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """Request-scoped session: commits when the handler succeeds, rolls back otherwise
-    (GET and HEAD: autocommit, nothing to commit)."""
-    state = request.app.state
-    read = request.method in _READ_METHODS
-    sessionmaker: async_sessionmaker[AsyncSession] = (
-        state.read_sessionmaker if read else state.sessionmaker
-    )
-    async with sessionmaker() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+async def ping(engine: AsyncEngine) -> None:
+    """One round trip (`SELECT 1`), for the readiness route and the CLI's start-up
+    check; raises what the driver raised when PostgreSQL does not answer."""
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
+def failure_reason(exc: BaseException) -> str:
+    """The driver's own words on one line (SQLAlchemy adds the statement and a help link)."""
+    reason = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    return f"{type(reason).__name__}: {reason}".splitlines()[0]

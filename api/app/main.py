@@ -16,24 +16,27 @@ from app import migrate
 from app.auth.bootstrap import resolve_auth_secrets
 from app.auth.ratelimit import LoginRateLimiter
 from app.auth.router import router as auth_router
-from app.config import Settings, get_settings
+from app.config import Settings, SettingsError, get_settings
 from app.db import create_engine, create_read_sessionmaker, create_sessionmaker
 from app.embedded import start_embedded_postgres
-from app.errors import install_error_handlers
-from app.images.receive import sweep_stale_spool_files
+from app.error_handlers import install_error_handlers
 from app.images.router import files_router
 from app.images.router import router as images_router
-from app.jobs.queue import WorkerResources, libpq_url, make_queue, run_worker
+from app.images.spool import sweep_stale_spool_files
+from app.jobs.queue import WorkerResources, libpq_url, run_worker
 from app.logging import RequestIdMiddleware, configure_logging
 from app.ops.metrics import MetricsMiddleware
 from app.ops.router import router as ops_router
+from app.ops.storage_metrics import CountingStorage
 from app.pagination import CursorCodec
 from app.readcache.listener import LibraryListener
 from app.readcache.middleware import ResponseCacheMiddleware
 from app.readcache.store import ResponseCache
 from app.renditions.router import router as renditions_router
+from app.search.router import router as search_router
 from app.storage.factory import open_storage
 from app.tags.router import router as tags_router
+from app.tasks import make_worker_queue
 from app.tenor.http import TenorHttpMiddleware
 from app.tenor.router import router as tenor_router
 from app.web.router import router as web_router
@@ -55,7 +58,8 @@ async def prepare_database(settings: Settings) -> Settings:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = await prepare_database(app.state.settings)
     app.state.settings = settings
-    assert settings.database_url is not None
+    if settings.database_url is None:  # prepare_database sets it
+        raise SettingsError("DATABASE_URL is not set")
     if settings.auth_provider == "noop":
         log.warning("auth.disabled", detail="AUTH_PROVIDER=noop: every request acts as the owner")
     secrets = await anyio.to_thread.run_sync(resolve_auth_secrets, settings)
@@ -66,14 +70,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     cache: ResponseCache = app.state.response_cache
     app.state.sessionmaker = create_sessionmaker(app.state.engine, after_commit=cache.clear)
     app.state.read_sessionmaker = create_read_sessionmaker(app.state.engine)
-    app.state.storage = await open_storage(settings)
+    # Wrapped so that every storage failure is counted for /metrics, whatever the backend.
+    app.state.storage = CountingStorage(await open_storage(settings))
     stale_after = settings.upload_total_timeout_seconds + 2 * settings.storage_timeout_seconds
     swept = await anyio.to_thread.run_sync(
         sweep_stale_spool_files, settings.upload_tmp_dir, stale_after
     )
     if swept:
         log.info("app.swept_spool_files", count=swept)
-    app.state.queue = make_queue(settings.database_url)
+    app.state.queue = make_worker_queue(settings.database_url)
     await app.state.queue.open_async()
     worker = _start_worker(app) if settings.worker_in_process else None
     listener = _start_listener(settings.database_url, cache) if cache.enabled else None
@@ -126,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(TenorHttpMiddleware)
     app.add_middleware(MetricsMiddleware)  # inside RequestId: its log lines carry the id
     app.add_middleware(RequestIdMiddleware)
+    app.include_router(search_router)  # GET /api/v1/images: the list, and search with `q`
     for router in (auth_router, images_router, tags_router, files_router, ops_router, web_router):
         app.include_router(router)
     app.include_router(renditions_router)  # /f/{id}/{format}.{ext}; /f/{id}.{ext} never has a "/"

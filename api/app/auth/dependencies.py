@@ -18,12 +18,11 @@ bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 MAX_TOKEN_LENGTH = 4096
 
 
-# Dependencies are `async def` even when they only read app state: FastAPI runs a
-# plain `def` dependency in a worker thread, a thread hop per dependency per
-# request (measured: eight hops, a tenth of a search's CPU).
-async def get_app_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+# `async def`: a plain `def` dependency would run in a worker thread (see
+# app/dependencies.py).
+def client_address(request: Request) -> str:
+    """Who is logging in, for the failed-login limit and the log."""
+    return request.client.host if request.client else "unknown"
 
 
 async def get_auth_secrets(request: Request) -> AuthSecrets:

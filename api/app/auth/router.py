@@ -5,16 +5,14 @@ from typing import Annotated
 import structlog
 from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import repository
 from app.auth.bootstrap import AuthSecrets
-from app.auth.dependencies import Owner, get_app_settings, get_auth_secrets
+from app.auth.dependencies import Owner, client_address, get_auth_secrets
 from app.auth.schemas import Me, Token
 from app.auth.security import create_access_token
 from app.auth.service import authenticate
-from app.config import Settings
-from app.db import get_session
+from app.dependencies import SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 log = structlog.get_logger()
@@ -31,12 +29,19 @@ log = structlog.get_logger()
 async def login(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
-    settings: Annotated[Settings, Depends(get_app_settings)],
+    settings: SettingsDep,
     secrets: Annotated[AuthSecrets, Depends(get_auth_secrets)],
-    session: Annotated[AsyncSession, Depends(get_session)],
+    session: SessionDep,
 ) -> Token:
     """OAuth2 password flow: trade the owner's username and password for a Bearer token."""
-    version = await authenticate(request, session, form.username, form.password)
+    version = await authenticate(
+        session,
+        form.username,
+        form.password,
+        limiter=request.app.state.login_limiter,
+        secrets=secrets,
+        client=client_address(request),
+    )
     token = create_access_token(
         secrets.owner_username,
         secret=secrets.jwt_secret,
@@ -57,9 +62,7 @@ async def me(owner: Owner) -> Me:
     status_code=status.HTTP_204_NO_CONTENT,
     responses={401: {"description": "Not authenticated"}},
 )
-async def logout_everywhere(
-    owner: Owner, session: Annotated[AsyncSession, Depends(get_session)]
-) -> Response:
+async def logout_everywhere(owner: Owner, session: SessionDep) -> Response:
     """Sign out everywhere: every token issued so far stops working."""
     await repository.bump_token_version(session, owner)
     await session.commit()

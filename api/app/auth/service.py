@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import anyio
 import structlog
-from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import repository
@@ -16,19 +15,18 @@ from app.errors import TooManyRequests, Unauthorized
 log = structlog.get_logger()
 
 
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 async def authenticate(
-    request: Request, session: AsyncSession, username: str, password: str
+    session: AsyncSession,
+    username: str,
+    password: str,
+    *,
+    limiter: LoginRateLimiter,
+    secrets: AuthSecrets,
+    client: str,
 ) -> int:
-    """Check the failed-login limit and the credentials; return the owner's token version.
-
-    Raises TooManyRequests (with Retry-After) or Unauthorized; never logs the password."""
-    secrets: AuthSecrets = request.app.state.auth_secrets
-    limiter: LoginRateLimiter = request.app.state.login_limiter
-    client = client_address(request)
+    """Check `client`'s failed-login limit and the credentials; return the owner's token
+    version. Raises TooManyRequests (with Retry-After) or Unauthorized; never logs the
+    password."""
     attempt, wait = await limiter.attempt(client)
     if attempt is None:
         raise TooManyRequests(

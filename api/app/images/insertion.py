@@ -3,37 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.images.rows import NEW_IMAGE_COLUMNS, NewImage
 from app.tags.locks import lock_tags
 
-
-@dataclass(frozen=True, slots=True)
-class NewImage:
-    """The columns an upload fills; the database fills the rest (times, counters)."""
-
-    id: str
-    title: str
-    description: str
-    mime_type: str
-    extension: str
-    width: int
-    height: int
-    frame_count: int
-    duration_ms: int
-    size_bytes: int
-    sha256: str
-    original_key: str
-    thumbnail_key: str
-    thumbnail_bytes: int
-    phash: int | None
-
-
-_NEW_IMAGE_COLUMNS = [*NewImage.__slots__, "tags_text"]
+_NEW_IMAGE_COLUMNS = [*NEW_IMAGE_COLUMNS, "tags_text"]
 
 # The row, its new tags and its tag links in one statement (one round trip; the ORM
 # unit of work, the tag upsert, a SELECT of the tag ids, a DELETE of the image's
@@ -72,7 +50,7 @@ async def insert_image(
 
     Raises IntegrityError when an image with the same sha256 exists."""
     await lock_tags(session, tags, None)  # a round trip only when the upload has tags
-    params = {name: getattr(image, name) for name in NewImage.__slots__}
+    params = {name: getattr(image, name) for name in NEW_IMAGE_COLUMNS}
     params.update(tags=list(tags), tags_text=" ".join(tags))
     created_at, updated_at = (await session.execute(_INSERT_IMAGE_SQL, params)).one()
     return created_at, updated_at

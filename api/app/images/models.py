@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql import func
 
 from app.db import Base
-from app.search.sql import SEARCH_VECTOR
+from app.images.search_vector import SEARCH_VECTOR
 from app.tags.models import Tag
 
 

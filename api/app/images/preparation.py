@@ -14,7 +14,7 @@ from PIL import ImageFile
 
 from app.config import Settings
 from app.errors import Unprocessable, UnsupportedMedia
-from app.images.receive import TEMP_PREFIX, ReceivedUpload
+from app.images.spool import TEMP_PREFIX, ReceivedUpload
 from app.imaging.errors import ImagingError, UnsupportedImageType
 from app.imaging.hashing import hash_image, perceptual_hash
 from app.imaging.probe import ImageLimits, ProbeResult, probe_image
@@ -100,7 +100,8 @@ def prepare(raw: Path, limits: ImageLimits) -> PreparedImage:
 
 
 async def inspect(received: ReceivedUpload, settings: Settings) -> PreparedImage:
-    assert received.file_path is not None
+    if received.file_path is None:
+        raise Unprocessable("The `file` field is required.")
     try:
         # Pillow decodes on the CPU for up to seconds on hostile files: never on the event loop.
         return await anyio.to_thread.run_sync(prepare, received.file_path, limits_from(settings))

@@ -11,18 +11,19 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+import anyio
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from app.config import Settings
 from app.errors import BadRequest, ReactbinError, TooLarge, Unprocessable, UnsupportedMedia
+from app.images.spool import TEMP_PREFIX, ReceivedUpload
 
 MAX_FIELDS = 64
 MAX_FIELD_BYTES = 64 * 1024
@@ -30,26 +31,10 @@ MAX_FIELD_BYTES = 64 * 1024
 FORM_OVERHEAD_BYTES = 1024 * 1024
 MAX_PART_HEADERS = 16
 MAX_PART_HEADER_BYTES = 8 * 1024
-TEMP_PREFIX = "reactbin-upload-"
 
 
 class RequestTimeout(ReactbinError):
     status_code = 408
-
-
-@dataclass
-class ReceivedUpload:
-    """The parsed form. `file_path` is a temp file the caller must `discard()`."""
-
-    fields: dict[str, list[str]] = field(default_factory=dict)
-    file_path: Path | None = None
-    filename: str | None = None
-    file_size: int = 0
-
-    def discard(self) -> None:
-        if self.file_path is not None:
-            self.file_path.unlink(missing_ok=True)
-            self.file_path = None
 
 
 @dataclass
@@ -226,7 +211,8 @@ async def receive_upload(
             received += len(chunk)
             if received > max_body:
                 raise TooLarge(_too_large_message(max_file_bytes))
-            parser.feed(chunk)
+            # The spool file is written as the parser goes: in a worker thread.
+            await anyio.to_thread.run_sync(parser.feed, chunk)
         return parser.finish()
     except ClientDisconnect:
         parser.abort()
@@ -234,24 +220,6 @@ async def receive_upload(
     except BaseException:
         parser.abort()
         raise
-
-
-def sweep_stale_spool_files(tmp_dir: Path | None, older_than_seconds: float) -> int:
-    """Delete upload spool files a killed process left behind; returns how many.
-
-    Only files older than any live upload can be (the total upload timeout plus
-    the storage time) are touched, so several processes may share the directory."""
-    directory = Path(tmp_dir or tempfile.gettempdir())
-    cutoff = time.time() - older_than_seconds
-    removed = 0
-    for path in directory.glob(f"{TEMP_PREFIX}*"):
-        try:
-            if path.is_file() and path.stat().st_mtime < cutoff:
-                path.unlink()
-                removed += 1
-        except OSError:  # raced with another process, or not ours to delete
-            continue
-    return removed
 
 
 async def receive_image_upload(request: Request, settings: Settings) -> ReceivedUpload:

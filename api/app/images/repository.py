@@ -1,10 +1,10 @@
-"""Every SQL statement about images and their tags."""
+"""Every SQL statement about images and the tags they carry (the tags themselves:
+`app/tags/repository.py`)."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -28,6 +28,8 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.types import NullType
 
 from app.images.models import Image, ImageTag
+from app.images.rows import RECORD_COLUMN_NAMES, ImageRecord
+from app.tags import repository as tags
 from app.tags.locks import lock_tags
 from app.tags.models import Tag
 
@@ -52,33 +54,7 @@ def having_all_tags(statement: SelectT, tags: Sequence[str]) -> SelectT:
     return statement
 
 
-@dataclass(frozen=True, slots=True)
-class ImageRecord:
-    """An image as pages show it, read with plain rows: no ORM objects to build
-    for each image and tag, which was most of a list page's CPU time."""
-
-    id: str
-    title: str
-    description: str
-    ocr_text: str | None
-    mime_type: str
-    extension: str
-    width: int
-    height: int
-    frame_count: int
-    duration_ms: int
-    size_bytes: int
-    sha256: str
-    phash: int | None
-    original_key: str
-    thumbnail_key: str
-    thumbnail_bytes: int
-    created_at: datetime
-    updated_at: datetime
-    tag_names: list[str]
-
-
-RECORD_COLUMNS = [Image.__table__.c[name] for name in ImageRecord.__slots__[:-1]]
+RECORD_COLUMNS = [Image.__table__.c[name] for name in RECORD_COLUMN_NAMES]
 
 
 def tag_names_of(image_id: ColumnElement[str]) -> ColumnElement[list[str] | None]:
@@ -143,11 +119,6 @@ async def fetch_records(
 ) -> list[tuple[ImageRecord, Any]]:
     rows: list[Sequence[Any]] = list((await session.execute(statement, params)).all())
     return [(ImageRecord(*row[1:]), row[0]) for row in rows]
-
-
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 async def get(session: AsyncSession, image_id: str) -> Image | None:
@@ -218,22 +189,10 @@ async def random_one(session: AsyncSession, *, tags: Sequence[str], pivot: str) 
     return None
 
 
-async def ensure_tags(session: AsyncSession, names: Sequence[str]) -> dict[str, int]:
-    if not names:
-        return {}
-    await session.execute(
-        insert(Tag)
-        .values([{"name": n} for n in sorted(names)])  # in order: see app/tags/locks.py
-        .on_conflict_do_nothing(index_elements=["name"])
-    )
-    rows = await session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(names)))
-    return dict(rows.all())
-
-
 async def set_tags(session: AsyncSession, image: Image, names: Sequence[str]) -> None:
     """Replace the image's tags, keeping the given order."""
     await lock_tags(session, names, image.id)
-    ids = await ensure_tags(session, names)
+    ids = await tags.ensure_tags(session, names)
     image.tags_text = " ".join(names)
     await session.execute(delete(ImageTag).where(ImageTag.image_id == image.id))
     if names:
@@ -251,16 +210,6 @@ async def delete_image(session: AsyncSession, image_id: str) -> bool:
     await lock_tags(session, (), image_id)  # the cascade to image_tags updates their counts
     result = await session.execute(delete(Image).where(Image.id == image_id).returning(Image.id))
     return result.scalar_one_or_none() is not None
-
-
-async def tag_counts(
-    session: AsyncSession, *, prefix: str | None, limit: int
-) -> list[tuple[str, int]]:
-    statement = select(Tag.name, Tag.image_count).where(Tag.image_count > 0)
-    if prefix:
-        statement = statement.where(Tag.name.like(_like_pattern(prefix)[1:], escape="\\"))
-    statement = statement.order_by(Tag.image_count.desc(), Tag.name).limit(limit)
-    return [(name, n) for name, n in (await session.execute(statement)).all()]
 
 
 async def all_keys(session: AsyncSession) -> dict[str, tuple[str, str]]:

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response, status
 
 from app.auth.dependencies import Owner
-from app.dependencies import CursorDep, SessionDep, SettingsDep, StorageDep
+from app.dependencies import SessionDep, SettingsDep, StorageDep
 from app.errors import Unprocessable
 from app.images import service
 from app.images.files import serve_object
@@ -14,7 +14,6 @@ from app.images.schemas import (
     DuplicateDetail,
     FieldError,
     ImageCreated,
-    ImagePage,
     ImageRead,
     ImageUpdate,
     SimilarPage,
@@ -98,27 +97,6 @@ async def create_image(
     created = service.to_read(image, settings.api_base_url)
     return ImageCreated(
         **created.model_dump(), near_duplicates=await service.near_duplicates(session, image)
-    )
-
-
-@router.get("", response_model=ImagePage, responses={422: {"description": "Bad limit or cursor"}})
-@cacheable
-async def list_images(
-    session: SessionDep,
-    settings: SettingsDep,
-    codec: CursorDep,
-    tags: TagQuery = None,
-    q: Annotated[str | None, Query(max_length=MAX_QUERY_LENGTH)] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
-) -> ImagePage:
-    """Newest first (or by relevance with `q`), filtered by tags, paged with an opaque cursor."""
-    images, next_cursor = await service.list_images(
-        session, codec, tags=normalized_tags(tags or []), limit=limit, cursor=cursor, query=q
-    )
-    return ImagePage(
-        items=[service.to_read(image, settings.api_base_url) for image in images],
-        next_cursor=next_cursor,
     )
 
 

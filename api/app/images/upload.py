@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import PurePosixPath, PureWindowsPath
 
 import anyio
@@ -32,9 +31,8 @@ from app.config import Settings
 from app.errors import Duplicate, ServiceUnavailable, Unprocessable
 from app.ids import new_id
 from app.images import insertion, keys, repository
-from app.images.models import Image, ImageTag
 from app.images.preparation import PreparedImage, inspect
-from app.images.receive import ReceivedUpload
+from app.images.rows import ImageRecord, NewImage
 from app.images.schemas import (
     MAX_TITLE,
     FieldError,
@@ -43,9 +41,9 @@ from app.images.schemas import (
     clean_title,
     split_tag_fields,
 )
+from app.images.spool import ReceivedUpload
 from app.jobs.queue import defer_upload_jobs
 from app.storage import Storage, StorageError
-from app.tags.models import Tag
 
 log = structlog.get_logger()
 
@@ -154,7 +152,7 @@ async def upload_image(
     settings: Settings,
     received: ReceivedUpload,
     queue: procrastinate.App | None = None,
-) -> Image:
+) -> ImageRecord:
     fields = parse_fields(received)
     prepared = await inspect(received, settings)
     try:
@@ -191,7 +189,7 @@ async def _save(
     fields: UploadFields,
     prepared: PreparedImage,
     budget: float,
-) -> Image:
+) -> ImageRecord:
     await _without_transaction(session)
     # Duplicates are judged on the stored (cleaned) bytes: the same upload always
     # cleans to the same bytes, and the hash is also the file's ETag.
@@ -202,7 +200,7 @@ async def _save(
     original = keys.original_key(image_id, probe.extension)
     thumbnail = keys.thumbnail_key(image_id)
     await _store_objects(storage, [original, thumbnail], prepared, budget)
-    row = insertion.NewImage(
+    row = NewImage(
         id=image_id,
         title=fields.title,
         description=fields.description,
@@ -233,26 +231,6 @@ async def _save(
         await _discard(storage, [original, thumbnail], "database failed", budget)
         raise ServiceUnavailable("The database is unavailable; the upload was not saved.") from exc
     log.info("image.uploaded", image_id=image_id, bytes=prepared.size, mime=probe.mime_type)
-    return _saved_image(row, fields.tags, created_at, updated_at)
-
-
-def _saved_image(
-    row: insertion.NewImage, tags: list[str], created_at: datetime, updated_at: datetime
-) -> Image:
-    """The image as just committed, built from what was inserted rather than read back
-    (a SELECT of the row and one of its tags, with ORM objects for each: ~1 ms of CPU).
-    Not attached to the session: callers only read it."""
-    values = {name: getattr(row, name) for name in insertion.NewImage.__slots__}
-    image = Image(
-        **values,
-        ocr_text=None,
-        tags_text=" ".join(tags),
-        share_count=0,
-        created_at=created_at,
-        updated_at=updated_at,
-    )
-    image.tag_links = [
-        ImageTag(image_id=row.id, position=position, tag=Tag(name=name))
-        for position, name in enumerate(tags)
-    ]
-    return image
+    # Built from what was inserted rather than read back (a SELECT of the row and one
+    # of its tags, with ORM objects for each: ~1 ms of CPU).
+    return ImageRecord.inserted(row, fields.tags, created_at, updated_at)

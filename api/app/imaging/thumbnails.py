@@ -25,14 +25,13 @@ within a few percent of `method=2`.
 from __future__ import annotations
 
 import io
-import math
-from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image, ImageFile
 
 from app.imaging.orientation import jpeg_orientation, upright
 from app.imaging.probe import open_image
+from app.imaging.sizing import fit
 
 THUMBNAIL_MAX_SIDE = 320
 WEBP_QUALITY = 80
@@ -85,8 +84,8 @@ def thumbnail_of(image: Image.Image, mime: str, max_side: int = THUMBNAIL_MAX_SI
     """
     _check_max_side(max_side)
     frame = _to_rgb(upright(image, jpeg_orientation(image, mime)))
-    size = _fitted_size(frame.size, max_side)
-    if size is not None:
+    size = fit(frame.size, (max_side, max_side))
+    if size != frame.size:
         # What `Image.thumbnail` does, minus its resizing in place (`frame` may be `image`).
         frame = frame.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
     elif frame is image:
@@ -102,25 +101,8 @@ def shown_frame(image: Image.Image, mime: str) -> Image.Image:
 
 def thumbnail_size(width: int, height: int, max_side: int = THUMBNAIL_MAX_SIDE) -> tuple[int, int]:
     """The size of the thumbnail of a `width` x `height` image, without making it
-    (the Tenor API states it; the database does not store it)."""
-    return _fitted_size((width, height), max_side) or (width, height)
-
-
-def _fitted_size(size: tuple[int, int], max_side: int) -> tuple[int, int] | None:
-    """`Image.thumbnail`'s target size within a `max_side` square, None when it fits already."""
-    width, height = size
-    if width <= max_side and height <= max_side:
-        return None
-    aspect = width / height
-
-    def nearest(number: float, error: Callable[[int], float]) -> int:
-        return max(min(math.floor(number), math.ceil(number), key=error), 1)
-
-    if aspect <= 1:  # as tall as wide or taller: the height is max_side
-        return nearest(max_side * aspect, lambda n: abs(aspect - n / max_side)), max_side
-    return max_side, nearest(
-        max_side / aspect, lambda n: 0 if n == 0 else abs(aspect - max_side / n)
-    )
+    (the Tenor API and the web pages state it; the database does not store it)."""
+    return fit((width, height), (max_side, max_side))
 
 
 def _check_max_side(max_side: int) -> None:

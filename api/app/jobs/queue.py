@@ -2,6 +2,9 @@
 
 No broker to run or back up, and any number of `reactbin worker` processes on
 any number of machines share the queue safely (jobs are locked in the database).
+
+This module knows the jobs by name only, so that every feature can queue one;
+the code each runs is registered by `app/tasks.py`, where the app is assembled.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from app.config import Settings
 from app.storage import Storage
 
 QUEUE = "images"
-PROCESS_IMAGE = "process_image"
+# The text-recognition job. Its stored name is older than the job's code: queued
+# jobs carry it, so it stays.
+RECOGNISE_TEXT = "process_image"
 MAKE_RENDITIONS = "make_renditions"
 # A worker writes a heartbeat every HEARTBEAT_SECONDS; one silent for STALLED_AFTER_SECONDS
 # is dead (killed, its machine gone) and its jobs in hand are queued again, by any
@@ -48,26 +53,31 @@ def libpq_url(database_url: str) -> str:
 
 
 def make_queue(database_url: str) -> procrastinate.App:
+    """A queue to defer jobs on; a worker's also needs `app.tasks.register_tasks`."""
     connector = procrastinate.PsycopgConnector(
         conninfo=libpq_url(database_url), min_size=1, max_size=4
     )
-    from app.jobs.processing import process_image_task
-    from app.renditions.job import make_renditions_task
+    return procrastinate.App(connector=connector)
 
-    queue = procrastinate.App(connector=connector)
-    # Registered per App (not through a shared Blueprint): a task object
-    # remembers one App, and tests run several.
-    retry = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=5)
-    tasks = ((PROCESS_IMAGE, process_image_task), (MAKE_RENDITIONS, make_renditions_task))
-    for name, task in tasks:
-        queue.task(name=name, queue=QUEUE, pass_context=True, retry=retry)(task)
-    return queue
+
+def _job(queue: procrastinate.App, name: str, **options: Any) -> JobDeferrer:
+    # The queue named explicitly: on an App where the task is not registered,
+    # procrastinate would put the job on its default queue, which no worker reads.
+    return queue.configure_task(name, queue=QUEUE, **options)
 
 
 def renditions_task(queue: procrastinate.App, image_id: str) -> JobDeferrer:
     """The renditions job of one image. One per image at a time (a rebuild queued while
     the upload's job runs waits for it), so two jobs never interleave their objects and rows."""
-    return queue.configure_task(MAKE_RENDITIONS, lock=f"renditions:{image_id}")
+    return _job(queue, MAKE_RENDITIONS, lock=f"renditions:{image_id}")
+
+
+async def defer_text_recognition(queue: procrastinate.App, image_id: str) -> None:
+    await _job(queue, RECOGNISE_TEXT).defer_async(image_id=image_id)
+
+
+async def defer_renditions(queue: procrastinate.App, image_id: str) -> None:
+    await renditions_task(queue, image_id).defer_async(image_id=image_id)
 
 
 async def defer_upload_jobs(queue: procrastinate.App, image_id: str) -> None:
@@ -76,7 +86,7 @@ async def defer_upload_jobs(queue: procrastinate.App, image_id: str) -> None:
     Both jobs are queued, or neither (the upload logs it; `reactbin reprocess` and
     `reactbin renditions` catch up)."""
     jobs = [
-        queue.configure_task(PROCESS_IMAGE).make_new_job(image_id=image_id),
+        _job(queue, RECOGNISE_TEXT).make_new_job(image_id=image_id),
         renditions_task(queue, image_id).make_new_job(image_id=image_id),
     ]
     await queue.job_manager.batch_defer_jobs_async(jobs)

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app import db
 from app.storage import Storage, StorageError
 
 router = APIRouter(tags=["operations"])
@@ -19,10 +19,10 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-async def _database_ok(engine: AsyncEngine) -> bool:
+async def _database_ok(engine: Any) -> bool:
     try:
-        async with asyncio.timeout(READY_TIMEOUT), engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        async with asyncio.timeout(READY_TIMEOUT):
+            await db.ping(engine)
     except Exception:  # any failure means "not ready"; the reason is not the client's business
         return False
     return True

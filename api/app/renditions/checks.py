@@ -18,8 +18,8 @@ import procrastinate
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.images.keys import image_id_of, image_prefix
+from app.jobs.queue import defer_renditions
 from app.renditions import repository
-from app.renditions.job import enqueue
 
 
 @dataclass(frozen=True)
@@ -68,5 +68,5 @@ async def repair_missing(
         await session.commit()
     if queue is not None:
         for image_id in sorted(images):
-            await enqueue(queue, image_id)
+            await defer_renditions(queue, image_id)
     return repaired

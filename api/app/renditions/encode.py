@@ -34,10 +34,11 @@ import av
 from PIL import Image
 
 from app.imaging.errors import ImagingError
+from app.imaging.sizing import Size, fit
 from app.renditions.encoded import EncodedRendition, RenditionError, Sink
 from app.renditions.formats import FORMATS, STILL_FORMATS
 from app.renditions.gifs import GifSink, make_palette
-from app.renditions.sizing import FrameView, Size, fit, fit_even
+from app.renditions.sizing import FrameView, fit_even
 from app.renditions.source import Frame, SourceInfo, analyse, frames
 from app.renditions.stills import StillSink
 from app.renditions.videos import MP4, WEBM, WEBP, VideoSink

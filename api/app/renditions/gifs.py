@@ -22,8 +22,9 @@ from av.container import OutputContainer
 from av.video.stream import VideoStream
 from PIL import Image
 
+from app.imaging.sizing import Size
 from app.renditions.encoded import EncodedRendition
-from app.renditions.sizing import FrameView, Size
+from app.renditions.sizing import FrameView
 
 CENTISECONDS = Fraction(1, 100)
 _TRANSPARENT = 255  # the palette slot kept for transparent pixels

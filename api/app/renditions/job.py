@@ -31,14 +31,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.images import repository as images
 from app.images.models import Image
-from app.jobs.queue import WorkerResources, renditions_task
+from app.images.rows import ImageRecord
+from app.jobs.queue import WorkerResources
 from app.renditions import repository
 from app.renditions.encoded import EncodedRendition, RenditionError
 from app.renditions.formats import rendition_key
 from app.renditions.models import Rendition
 from app.storage import ObjectNotFound, Storage, StorageError
+from app.storage.base import download_to
 
 log = structlog.get_logger()
+# A rendition row takes these from the encoder's output, by the same names.
+ENCODED_COLUMNS = ("format", "mime_type", "width", "height", "duration", "size_bytes")
 # made; gone: the image was deleted (nothing to do); failed: the original cannot be read.
 Outcome = Literal["made", "gone", "failed"]
 
@@ -47,16 +51,6 @@ def _encode(original: Path, workdir: Path) -> list[EncodedRendition]:
     from app.renditions.encode import make_renditions  # FFmpeg: loaded in workers only
 
     return make_renditions(original, workdir)
-
-
-async def _download(storage: Storage, key: str, path: Path) -> None:
-    stored = await storage.get(key)
-    try:
-        with path.open("wb") as handle:
-            async for chunk in stored.body:
-                handle.write(chunk)
-    finally:
-        await stored.close()
 
 
 async def _discard(storage: Storage, object_keys: list[str]) -> None:
@@ -84,7 +78,7 @@ async def _forget_old(resources: WorkerResources, image_id: str) -> list[str]:
 
 
 async def _save(
-    resources: WorkerResources, image: Image, original: Path, made: list[EncodedRendition]
+    resources: WorkerResources, image: ImageRecord, original: Path, made: list[EncodedRendition]
 ) -> list[str] | None:
     """Objects, then rows. The keys written, or None when the image was deleted meanwhile.
 
@@ -101,18 +95,8 @@ async def _save(
             key = rendition_key(image_id, rendition.format, rendition.mime_type)
             await resources.storage.put_file(key, rendition.path, rendition.mime_type)
             written.append(key)
-        rows.append(
-            Rendition(
-                image_id=image_id,
-                format=rendition.format,
-                key=key,
-                mime_type=rendition.mime_type,
-                width=rendition.width,
-                height=rendition.height,
-                duration=rendition.duration,
-                size_bytes=rendition.size_bytes,
-            )
-        )
+        encoded = {name: getattr(rendition, name) for name in ENCODED_COLUMNS}
+        rows.append(Rendition(image_id=image_id, key=key, **encoded))
     async with resources.sessionmaker() as session:
         if not await _lock_image(session, image_id):
             await session.rollback()
@@ -126,7 +110,7 @@ async def _save(
 async def build_renditions(resources: WorkerResources, image_id: str) -> Outcome:
     """Make and store every rendition of one image."""
     async with resources.sessionmaker() as session:
-        image = await images.get(session, image_id)
+        image = await images.get_record(session, image_id)
     if image is None:
         log.info("renditions.image_gone", image_id=image_id)
         return "gone"
@@ -135,7 +119,7 @@ async def build_renditions(resources: WorkerResources, image_id: str) -> Outcome
     ) as workdir:
         original = Path(workdir) / f"original.{image.extension}"
         try:
-            await _download(resources.storage, image.original_key, original)
+            await download_to(resources.storage, image.original_key, original)
         except ObjectNotFound:
             log.warning("renditions.original_missing", image_id=image_id)
             return "failed"
@@ -160,7 +144,3 @@ async def build_renditions(resources: WorkerResources, image_id: str) -> Outcome
 
 async def make_renditions_task(context: procrastinate.JobContext, image_id: str) -> None:
     await build_renditions(context.additional_context["resources"], image_id)
-
-
-async def enqueue(queue: procrastinate.App, image_id: str) -> None:
-    await renditions_task(queue, image_id).defer_async(image_id=image_id)

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from app.config import Settings
+from app.config import Settings, SettingsError
 from app.db import create_engine, create_sessionmaker
-from app.jobs.queue import WorkerResources, make_queue
+from app.jobs.queue import WorkerResources, defer_renditions, make_queue
 from app.renditions import repository
-from app.renditions.job import Outcome, build_renditions, enqueue
+from app.renditions.job import Outcome, build_renditions
 from app.storage.factory import open_storage
 
 
@@ -34,7 +34,8 @@ async def run(
     now: bool,
     progress: Callable[[str, Outcome], None] | None = None,
 ) -> RebuildResult:
-    assert settings.database_url is not None
+    if settings.database_url is None:
+        raise SettingsError("DATABASE_URL is not set")
     engine = create_engine(settings.database_url, pool_size=2)
     sessionmaker = create_sessionmaker(engine)
     result = RebuildResult()
@@ -45,7 +46,7 @@ async def run(
             queue = make_queue(settings.database_url)
             async with queue.open_async():
                 for image_id in ids:
-                    await enqueue(queue, image_id)
+                    await defer_renditions(queue, image_id)
             result.queued = len(ids)
             return result
         storage = await open_storage(settings)

@@ -9,17 +9,10 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
+from app.imaging.sizing import Size, fit
 from app.renditions.source import Frame
 
-Size = tuple[int, int]
 _WHITE = (255, 255, 255, 255)
-
-
-def fit(size: Size, box: Size) -> Size:
-    """`size` scaled down (never up) to fit `box`, aspect kept, at least 1 x 1."""
-    width, height = size
-    scale = min(1.0, box[0] / width, box[1] / height)
-    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def fit_even(size: Size, box: Size) -> Size:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from PIL import Image
 
+from app.imaging.sizing import Size
 from app.renditions.encoded import EncodedRendition
-from app.renditions.sizing import FrameView, Size
+from app.renditions.sizing import FrameView
 
 JPEG_QUALITY = 85
 WEBP_QUALITY = 80

@@ -27,8 +27,9 @@ import numpy as np
 from av.container import OutputContainer
 from av.video.stream import VideoStream
 
+from app.imaging.sizing import Size
 from app.renditions.encoded import EncodedRendition
-from app.renditions.sizing import FrameView, Size
+from app.renditions.sizing import FrameView
 
 MILLISECONDS = Fraction(1, 1000)
 

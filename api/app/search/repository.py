@@ -24,7 +24,8 @@ from sqlalchemy.dialects.postgresql import TSQUERY as TSQUERY_TYPE
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.images.models import Image
-from app.images.repository import RECORD_COLUMNS, ImageRecord, having_all_tags, records
+from app.images.repository import RECORD_COLUMNS, having_all_tags, records
+from app.images.rows import ImageRecord
 from app.search.models import SearchWord
 from app.search.query import ParsedQuery
 

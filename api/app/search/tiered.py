@@ -46,11 +46,11 @@ from app.images.repository import (
     AFTER_SQL,
     HAS_TAG_SQL,
     RECORD_COLUMNS_SQL,
-    ImageRecord,
     fetch_records,
     page_sql,
     tag_params,
 )
+from app.images.rows import ImageRecord
 
 WEIGHTS = ("A", "B", "C")
 TIER_COUNT = 2 * len(WEIGHTS)

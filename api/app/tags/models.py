@@ -11,7 +11,7 @@ class Tag(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     name: Mapped[str] = mapped_column(Text, unique=True)
-    # Maintained by a trigger on image_tags (see app/search/sql.py).
+    # Maintained by a trigger on image_tags (see app/images/search_vector.py).
     image_count: Mapped[int] = mapped_column(Integer, server_default="0")
 
     __table_args__ = (

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from app.dependencies import SessionDep
-from app.images import repository
 from app.readcache.middleware import cacheable
+from app.tags import repository
 
 router = APIRouter(prefix="/api/v1/tags", tags=["tags"])
 

@@ -37,7 +37,8 @@ class PageQuery:
 def _sort_keys(query: PageQuery) -> list[SortKey]:
     """The keys of the order, most significant first; the last one (the id) breaks ties."""
     if query.order == "relevance":
-        assert query.tsquery is not None
+        if query.tsquery is None:
+            raise ValueError("the relevance order needs a tsquery")
         return [func.ts_rank(Image.search_vector, query.tsquery), Image.created_at, Image.id]
     if query.order == "featured":
         return [Image.share_count, Image.created_at, Image.id]

@@ -1,6 +1,6 @@
 """The Tenor-compatible result pages (search, featured, posts) and shares.
 
-`search` is the gallery's own search (`app.images.service.list_images`, as
+`search` is the gallery's own search (`app.search.service.list_images`, as
 GET /api/v1/images?q=): the same matches, order and cursors, so a picker
 finds exactly what the web gallery finds. Only what the gallery has no use
 for (aspect-ratio and animated-only filters, a shuffled order, the featured
@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import BadRequest, NotFound, Unprocessable
 from app.ids import is_valid_id
-from app.images import service as images_service
 from app.pagination import CursorCodec, InvalidCursor
 from app.search import repository as search_repository
+from app.search import service as search_service
 from app.search.query import parse_query
 from app.tenor import repository
 from app.tenor.media import Shown, media_formats
@@ -141,7 +141,7 @@ async def _library_search(
     offset = request.pos.offset
     try:
         if offset is None:
-            images, cursor = await images_service.list_images(
+            images, cursor = await search_service.list_images(
                 session,
                 codec,
                 tags=(),
@@ -152,7 +152,7 @@ async def _library_search(
             next_pos = cursor or ""
         else:
             # An offset is read as a longer first page; offsets are capped (MAX_OFFSET).
-            images, cursor = await images_service.list_images(
+            images, cursor = await search_service.list_images(
                 session,
                 codec,
                 tags=(),

@@ -6,8 +6,8 @@ from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.images import service as images_service
 from app.pagination import CursorCodec
+from app.search import service as search_service
 from app.tenor import repository
 from app.tenor.media import StoredMedia, media_formats, original_url
 from app.tenor.schemas import CategoriesPage, Category, TermsPage
@@ -65,7 +65,7 @@ async def search_suggestions(
     """Tags of the best matches (most frequent first), then their titles."""
     if not query.strip():
         return TermsPage(results=[])
-    images, _ = await images_service.list_images(
+    images, _ = await search_service.list_images(
         session, codec, tags=(), limit=SUGGESTION_SOURCE_ROWS, cursor=None, query=query
     )
     counts: dict[str, int] = {}

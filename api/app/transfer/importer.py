@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import anyio
+
 from app.transfer.client import Outcome, ReactbinClient, TransferError
 from app.transfer.journal import Journal, already_in
 from app.transfer.sources import Item
@@ -117,7 +119,7 @@ async def import_items(
                     "run again with --username/--password: what is in will be skipped"
                 )
             if outcome.kind in ("created", "duplicate") and outcome.image_id:
-                journal.record(sha, outcome.image_id)
+                await anyio.to_thread.run_sync(journal.record, sha, outcome.image_id)
                 skip.add(sha)  # the same bytes twice in one run: sent once
             if outcome.kind == "created":
                 summary.created += 1

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from pathlib import Path
 from typing import TextIO
 
@@ -36,6 +37,8 @@ class Journal:
         self.path = path  # None: remember for this run only
         self.entries: dict[str, str] = {}
         self._file: TextIO | None = None
+        # `record` runs in worker threads (file writes stay off the event loop).
+        self._lock = threading.Lock()
 
     def load(self) -> Journal:
         if self.path is None:
@@ -53,17 +56,18 @@ class Journal:
         return self
 
     def record(self, local_sha256: str, image_id: str) -> None:
-        if self.entries.get(local_sha256) == image_id:
-            return
-        self.entries[local_sha256] = image_id
-        if self.path is None:
-            return
-        if self._file is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = self.path.open("a", encoding="utf-8")
-        # One short line, flushed: an interruption loses at most the line being written.
-        self._file.write(json.dumps({"sha256": local_sha256, "id": image_id}) + "\n")
-        self._file.flush()
+        with self._lock:
+            if self.entries.get(local_sha256) == image_id:
+                return
+            self.entries[local_sha256] = image_id
+            if self.path is None:
+                return
+            if self._file is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._file = self.path.open("a", encoding="utf-8")
+            # One short line, flushed: an interruption loses at most the line being written.
+            self._file.write(json.dumps({"sha256": local_sha256, "id": image_id}) + "\n")
+            self._file.flush()
 
     def __enter__(self) -> Journal:
         return self

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from app.auth import repository as auth_repository
 from app.auth.bootstrap import AuthSecrets
+from app.auth.dependencies import client_address
 from app.auth.service import authenticate
 from app.config import Settings
 from app.dependencies import SessionDep as DbDep
@@ -101,7 +102,14 @@ async def login(request: Request, session: SessionDep, db: DbDep) -> Response:
         )
 
     try:
-        version = await authenticate(request, db, username, password)
+        version = await authenticate(
+            db,
+            username,
+            password,
+            limiter=request.app.state.login_limiter,
+            secrets=auth,
+            client=client_address(request),
+        )
     except ReactbinError as exc:
         response = again(exc.status_code, exc.message)
         response.headers.update(exc.headers or {})

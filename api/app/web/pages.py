@@ -17,11 +17,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
 from app.auth.bootstrap import AuthSecrets
-from app.auth.dependencies import get_app_settings, get_auth_secrets
+from app.auth.dependencies import get_auth_secrets
 from app.config import Settings
+from app.dependencies import get_app_settings
 from app.errors import ReactbinError
+from app.imaging.thumbnails import thumbnail_size
 from app.web.session import SessionSigner, WebSession, read_session, set_csrf_cookie
-from app.web.views import thumbnail_size
 
 HERE = Path(__file__).parent
 

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -136,8 +135,7 @@ async def read_session(
         owner, session_id = auth.owner_username, "noop"
     elif (found := signer.verify(request.cookies.get(SESSION_COOKIE))) is not None:
         # Only a validly signed cookie costs a query; visitors never touch the database here.
-        sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-        async with sessionmaker() as db:
+        async with request.app.state.sessionmaker() as db:
             current = await repository.token_version(db, auth.owner_username)
         if found[1] == current:
             owner, session_id = auth.owner_username, found[0]

@@ -6,8 +6,8 @@ import html
 from dataclasses import dataclass
 
 from app.images.schemas import ImageRead
+from app.imaging.thumbnails import thumbnail_size
 
-THUMBNAIL_SIDE = 320
 ALT_IN_GRID = 150
 
 
@@ -19,11 +19,6 @@ def alt_text(image: ImageRead) -> str:
 def _shorten(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def thumbnail_size(width: int, height: int) -> tuple[int, int]:
-    scale = min(1.0, THUMBNAIL_SIDE / max(width, height, 1))
-    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def human_size(size: int) -> str:

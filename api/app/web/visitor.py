@@ -12,12 +12,16 @@ from app.dependencies import CursorDep, SettingsDep
 from app.dependencies import SessionDep as DbDep
 from app.errors import NotFound, Unprocessable
 from app.ids import is_valid_id
-from app.images import repository, service
+from app.images import service
 from app.images.schemas import FieldError, normalize_tag
+from app.imaging.sizing import fit
+from app.imaging.thumbnails import thumbnail_size
 from app.renditions.formats import rendition_path
 from app.renditions.repository import renditions_for
+from app.search import service as search_service
+from app.tags import repository as tags_repository
 from app.web.pages import PageRoute, SessionDep, render
-from app.web.views import Card, Detail, thumbnail_size
+from app.web.views import Card, Detail
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 oembed_router = APIRouter(include_in_schema=False)
@@ -57,13 +61,13 @@ async def gallery(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response:
     q, tags = q.strip(), clean_tag_filter(tags)
-    images, next_cursor = await service.list_images(
+    images, next_cursor = await search_service.list_images(
         db, codec, tags=tags, limit=PAGE_SIZE, cursor=cursor, query=q or None
     )
     cards = [Card.of(service.to_read(image, settings.api_base_url)) for image in images]
     chips = [
         {"name": name, "count": count, "url": gallery_url(q, [*tags, name])}
-        for name, count in await repository.tag_counts(db, prefix=None, limit=CHIP_COUNT)
+        for name, count in await tags_repository.tag_counts(db, prefix=None, limit=CHIP_COUNT)
         if name not in tags
     ]
     active = [
@@ -122,7 +126,7 @@ async def tags_page(
     prefix: Annotated[str, Query(max_length=50)] = "",
 ) -> Response:
     normalized = " ".join(prefix.split()).lower()
-    rows = await repository.tag_counts(db, prefix=normalized or None, limit=TAGS_PAGE_LIMIT)
+    rows = await tags_repository.tag_counts(db, prefix=normalized or None, limit=TAGS_PAGE_LIMIT)
     tags = [{"name": name, "count": count, "url": gallery_url("", [name])} for name, count in rows]
     return render(
         request,
@@ -157,15 +161,6 @@ def _image_id_from(url: str, base_url: str) -> str:
     return candidate
 
 
-def _fit(width: int, height: int, max_width: int | None, max_height: int | None) -> tuple[int, int]:
-    scale = 1.0
-    if max_width:
-        scale = min(scale, max_width / width)
-    if max_height:
-        scale = min(scale, max_height / height)
-    return max(1, int(width * scale)), max(1, int(height * scale))
-
-
 @oembed_router.get("/oembed")
 async def oembed(
     db: DbDep,
@@ -180,7 +175,8 @@ async def oembed(
         return Response(status_code=501)
     image_id = _image_id_from(url, settings.api_base_url)
     image = service.to_read(await service.get_image(db, image_id), settings.api_base_url)
-    width, height = _fit(image.width, image.height, maxwidth, maxheight)
+    box = (maxwidth or image.width, maxheight or image.height)
+    width, height = fit((image.width, image.height), box)
     thumb_width, thumb_height = thumbnail_size(image.width, image.height)
     body: dict[str, Any] = {
         "version": "1.0",

@@ -33,6 +33,13 @@ def pytest_configure(config: pytest.Config) -> None:
             f"Integration tests require {REQUIRED_SCHEME} (got {url or 'nothing'!r})", returncode=1
         )
     os.environ["DATABASE_URL"] = url
+    # The storage guard: without an endpoint the settings fall back to local disk,
+    # and the suite would pass without ever talking to S3.
+    if not os.environ.get("S3_ENDPOINT_URL"):
+        pytest.exit("Integration tests require S3_ENDPOINT_URL (a real S3 server)", returncode=1)
+    backend = os.environ.get("STORAGE_BACKEND") or "s3"
+    if backend.lower() != "s3":
+        pytest.exit(f"Integration tests require STORAGE_BACKEND=s3 (got {backend!r})", returncode=1)
 
 
 @pytest.fixture(scope="session")

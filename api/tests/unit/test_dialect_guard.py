@@ -1,4 +1,5 @@
-"""The integration suite refuses any database that is not PostgreSQL on asyncpg."""
+"""The integration suite refuses any database that is not PostgreSQL on asyncpg, and
+any storage that is not a real S3 server."""
 
 from __future__ import annotations
 
@@ -11,9 +12,17 @@ from pathlib import Path
 API_DIR = Path(__file__).resolve().parents[2]
 
 
-def _run_integration(url: str) -> tuple[subprocess.CompletedProcess[str], float]:
+def _run_integration(
+    url: str, **overrides: str | None
+) -> tuple[subprocess.CompletedProcess[str], float]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEST_DATABASE_URL")}
     env["TEST_DATABASE_URL"] = url
+    env.setdefault("S3_ENDPOINT_URL", "http://127.0.0.1:9")  # only the database is wrong
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "tests/integration/", "-q", "-p", "no:cacheprovider"],
@@ -44,3 +53,24 @@ def test_plain_postgresql_url_without_asyncpg_is_refused_too() -> None:
     result, _ = _run_integration("postgresql://user@localhost/db")
     assert result.returncode == 1
     assert "Integration tests require postgresql+asyncpg://" in result.stdout + result.stderr
+
+
+PG_URL = "postgresql+asyncpg://nobody@127.0.0.1:9/none"
+
+
+def test_no_s3_endpoint_stops_the_run_instead_of_using_local_disk(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    result, _ = _run_integration(PG_URL, S3_ENDPOINT_URL=None, DATA_DIR=str(data_dir))
+    output = result.stdout + result.stderr
+    assert result.returncode == 1
+    assert "Integration tests require S3_ENDPOINT_URL" in output
+    assert "collected" not in output
+    assert not data_dir.exists()  # nothing was stored on local disk instead
+
+
+def test_local_storage_backend_is_refused_even_with_an_endpoint() -> None:
+    result, _ = _run_integration(PG_URL, STORAGE_BACKEND="local")
+    assert result.returncode == 1
+    assert "Integration tests require STORAGE_BACKEND=s3 (got 'local')" in (
+        result.stdout + result.stderr
+    )

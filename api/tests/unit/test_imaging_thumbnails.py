@@ -8,6 +8,7 @@ from PIL import Image
 
 from app.imaging.errors import ImageTooComplex, InvalidImage, UnsupportedImageType
 from app.imaging.probe import probe_image
+from app.imaging.sizing import fit
 from app.imaging.thumbnails import make_thumbnail
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -186,3 +187,27 @@ def test_thumbnail_refuses_what_probe_refuses(name: str, error: type[Exception])
 def test_max_side_must_fit_webp(max_side: int) -> None:
     with pytest.raises(ValueError, match="max_side"):
         make_thumbnail(SAMPLES / "still.png", max_side)
+
+
+@pytest.mark.parametrize(
+    ("size", "box"),
+    [
+        ((1000, 500), (150, 150)),
+        ((300, 200), (220, 1280)),  # tinygif: the width decides
+        ((300, 200), (1280, 90)),  # nanogif: the height decides
+        ((641, 479), (320, 320)),
+        ((1, 30000), (1280, 1280)),
+        ((30000, 1), (640, 640)),
+        ((999, 333), (400, 400)),
+        ((1079, 1921), (320, 320)),
+        ((50, 40), (1280, 1280)),  # never upscaled
+        ((800, 400), (400, 10_000)),  # oEmbed maxwidth alone
+    ],
+)
+def test_fit_is_the_size_pillow_thumbnail_makes(
+    size: tuple[int, int], box: tuple[int, int]
+) -> None:
+    """One rule for thumbnails, renditions and the web pages: Pillow's own."""
+    image = Image.new("1", size)
+    image.thumbnail(box)
+    assert fit(size, box) == image.size

@@ -13,11 +13,12 @@ import pytest
 from PIL import Image
 
 from app.imaging.probe import probe_image
+from app.imaging.sizing import fit
 from app.renditions import encode as encode_module
 from app.renditions.encode import make_renditions
 from app.renditions.encoded import EncodedRendition, RenditionError
 from app.renditions.formats import EXTENSIONS, FORMATS, STILL_FORMATS
-from app.renditions.sizing import fit, fit_even
+from app.renditions.sizing import fit_even
 from app.renditions.source import Frame, SourceInfo
 
 # Declared delays: 0 ms plays as 100 ms in browsers, as in the original.

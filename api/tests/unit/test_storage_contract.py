@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from app.storage import ObjectNotFound, Storage, StorageError
-from app.storage.base import delete_prefix
+from app.storage import ObjectNotFound, Storage, StorageError, StoredObject
+from app.storage.base import delete_prefix, download_to
 from app.storage.local import LocalStorage
 from app.storage.memory import MemoryStorage
 
@@ -77,7 +77,7 @@ def test_stale_upload_spool_files_are_swept(tmp_path: Path) -> None:
     import os
     import time
 
-    from app.images.receive import TEMP_PREFIX, sweep_stale_spool_files
+    from app.images.spool import TEMP_PREFIX, sweep_stale_spool_files
 
     old, fresh, other = (
         tmp_path / f"{TEMP_PREFIX}old",
@@ -91,3 +91,41 @@ def test_stale_upload_spool_files_are_swept(tmp_path: Path) -> None:
     os.utime(other, (an_hour_ago, an_hour_ago))
     assert sweep_stale_spool_files(tmp_path, older_than_seconds=600) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([fresh.name, other.name])
+
+
+async def test_download_to_writes_the_whole_object(storage: Storage, tmp_path: Path) -> None:
+    data = bytes(range(256)) * 1000
+    await storage.put_bytes("images/a/original.gif", data, "image/gif")
+    target = tmp_path / "copy.gif"
+    await download_to(storage, "images/a/original.gif", target)
+    assert target.read_bytes() == data
+    with pytest.raises(ObjectNotFound):
+        await download_to(storage, "images/a/nope.gif", tmp_path / "nope.gif")
+    assert not (tmp_path / "nope.gif").exists()
+
+
+class ClosingStore(MemoryStorage):
+    """Remembers whether each object it handed out was closed (an S3 connection released)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.closed: list[bool] = []
+
+    async def get(self, key: str, byte_range: tuple[int, int] | None = None) -> StoredObject:
+        stored = await super().get(key, byte_range)
+        index = len(self.closed)
+        self.closed.append(False)
+
+        async def close() -> None:
+            self.closed[index] = True
+
+        return StoredObject(body=stored.body, size=stored.size, close=close)
+
+
+async def test_download_to_closes_the_stream_when_the_write_fails(tmp_path: Path) -> None:
+    storage = ClosingStore()
+    await storage.put_bytes("images/a/original.gif", b"GIF89a" * 100, "image/gif")
+    with pytest.raises(FileNotFoundError):
+        await download_to(storage, "images/a/original.gif", tmp_path / "missing-dir" / "x.gif")
+    await download_to(storage, "images/a/original.gif", tmp_path / "x.gif")
+    assert storage.closed == [True, True]

@@ -25,7 +25,8 @@ def upgrade() -> None:
     # The schema is a multi-statement script, which asyncpg runs only through its
     # simple-query path (not a prepared statement), on the migration's connection.
     driver_connection = op.get_bind().connection.driver_connection
-    assert driver_connection is not None
+    if driver_connection is None:
+        raise RuntimeError("the migration's connection has no driver connection")
     await_only(driver_connection.execute(SchemaManager.get_schema()))
 
 

@@ -16,8 +16,9 @@ from sqlalchemy import func, update
 
 from app.images import repository
 from app.images.models import Image
-from app.jobs.queue import PROCESS_IMAGE, WorkerResources
+from app.jobs.queue import WorkerResources
 from app.storage import ObjectNotFound
+from app.storage.base import download_to
 
 log = structlog.get_logger()
 
@@ -28,24 +29,23 @@ def _recognise(path: Path) -> str | None:
     return extract_text(path)
 
 
-async def process_image(resources: WorkerResources, image_id: str) -> None:
+async def recognise_text(resources: WorkerResources, image_id: str) -> None:
+    """Read the text printed in the image into `ocr_text`, unless the owner wrote one."""
     async with resources.sessionmaker() as session:
-        image = await repository.get(session, image_id)
+        image = await repository.get_record(session, image_id)
     if image is None:
         log.info("job.image_gone", image_id=image_id)
         return
-    try:
-        stored = await resources.storage.get(image.original_key)
-    except ObjectNotFound:
-        log.warning("job.original_missing", image_id=image_id)
-        return
-    with tempfile.NamedTemporaryFile(
+    with tempfile.TemporaryDirectory(
         prefix="reactbin-job-", dir=resources.settings.upload_tmp_dir
-    ) as handle:
-        async for chunk in stored.body:
-            handle.write(chunk)
-        handle.flush()
-        text = await anyio.to_thread.run_sync(_recognise, Path(handle.name))
+    ) as workdir:
+        original = Path(workdir) / f"original.{image.extension}"
+        try:
+            await download_to(resources.storage, image.original_key, original)
+        except ObjectNotFound:
+            log.warning("job.original_missing", image_id=image_id)
+            return
+        text = await anyio.to_thread.run_sync(_recognise, original)
     async with resources.sessionmaker() as session:
         # Only fill what nobody has written: the owner's correction always wins.
         await session.execute(
@@ -60,9 +60,5 @@ async def process_image(resources: WorkerResources, image_id: str) -> None:
     log.info("job.image_processed", image_id=image_id, text_found=text is not None)
 
 
-async def process_image_task(context: procrastinate.JobContext, image_id: str) -> None:
-    await process_image(context.additional_context["resources"], image_id)
-
-
-async def enqueue(queue: procrastinate.App, image_id: str) -> None:
-    await queue.configure_task(PROCESS_IMAGE).defer_async(image_id=image_id)
+async def recognise_text_task(context: procrastinate.JobContext, image_id: str) -> None:
+    await recognise_text(context.additional_context["resources"], image_id)

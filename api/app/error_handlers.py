@@ -1,0 +1,72 @@
+"""The HTTP side of errors: a ReactbinError becomes `{"detail": ...}` with its status,
+a database outage a 503, anything else a 500 without a stack trace."""
+
+from __future__ import annotations
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from app.errors import ReactbinError
+
+log = structlog.get_logger()
+
+
+async def _handle_reactbin_error(request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, ReactbinError):  # registered for ReactbinError only
+        return await _handle_unexpected(request, exc)
+    if exc.status_code >= 500:
+        log.warning("request.unavailable", detail=exc.message)
+    return JSONResponse(
+        {"detail": exc.message, **exc.extra}, status_code=exc.status_code, headers=exc.headers
+    )
+
+
+async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Never a stack trace to the client; the log has it with the request id.
+    log.exception("request.failed", error=type(exc).__name__)
+    return JSONResponse({"detail": "Internal server error."}, status_code=500)
+
+
+# SQLSTATE classes of a server that is down, restarting or out of connections:
+# 08 connection exception, 53 insufficient resources, 57 operator intervention
+# (admin_shutdown, cannot_connect_now).
+_OUTAGE_SQLSTATE_CLASSES = ("08", "53", "57")
+
+
+def _database_outage(exc: DBAPIError) -> bool:
+    """A lost or refused connection, as opposed to a query the database refused."""
+    if exc.connection_invalidated or isinstance(exc, InterfaceError | OperationalError):
+        return True
+    if isinstance(exc.orig, OSError):
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate[:2] in _OUTAGE_SQLSTATE_CLASSES
+
+
+async def _handle_outage(request: Request, exc: Exception) -> JSONResponse:
+    """PostgreSQL (or a connection to it) is down: 503, never a 500, while it restarts.
+
+    asyncpg raises a plain OSError when it cannot connect at all; SQLAlchemy wraps
+    errors on an open connection in DBAPIError and raises TimeoutError when the pool
+    has no connection to give.
+    """
+    if isinstance(exc, DBAPIError) and not _database_outage(exc):
+        return await _handle_unexpected(request, exc)
+    if isinstance(exc, OSError):
+        message = "The database or storage could not be reached; try again shortly."
+    else:
+        message = "The database is unavailable; try again shortly."
+    # The driver's message, not SQLAlchemy's (which carries the statement's parameters).
+    reason = exc.orig if isinstance(exc, DBAPIError) else exc
+    log.warning("request.unavailable", detail=message, error=f"{type(reason).__name__}: {reason}")
+    return JSONResponse({"detail": message}, status_code=503)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ReactbinError, _handle_reactbin_error)
+    for outage in (DBAPIError, PoolTimeout, OSError):
+        app.add_exception_handler(outage, _handle_outage)
+    app.add_exception_handler(Exception, _handle_unexpected)

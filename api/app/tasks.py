@@ -1,0 +1,25 @@
+"""Every background task, registered on the queue a worker runs: the one place that
+knows both the queue (`app/jobs/`) and the features whose jobs it runs."""
+
+from __future__ import annotations
+
+import procrastinate
+
+from app.images.recognition import recognise_text_task
+from app.jobs.queue import MAKE_RENDITIONS, QUEUE, RECOGNISE_TEXT, make_queue
+from app.renditions.job import make_renditions_task
+
+
+def register_tasks(queue: procrastinate.App) -> procrastinate.App:
+    # Registered per App (not through a shared Blueprint): a task object
+    # remembers one App, and tests run several.
+    retry = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=5)
+    tasks = ((RECOGNISE_TEXT, recognise_text_task), (MAKE_RENDITIONS, make_renditions_task))
+    for name, task in tasks:
+        queue.task(name=name, queue=QUEUE, pass_context=True, retry=retry)(task)
+    return queue
+
+
+def make_worker_queue(database_url: str) -> procrastinate.App:
+    """The queue with every task registered: what the server and `reactbin worker` use."""
+    return register_tasks(make_queue(database_url))
