@@ -5,6 +5,7 @@
 #   make test-unit         unit tests only (no services)
 #   make test-integration  the integration suite in Docker (docker-compose.test.yml)
 #   make lint / make fmt   ruff (check, format), mypy and the import contracts (lint-imports)
+#   make fuzz              Schemathesis against /openapi.json, many examples (FUZZ_EXAMPLES, FUZZ_SEED)
 #   make bench             the quick benchmark
 #   make test-cluster      two servers + two workers behind nginx: failover, restarts, faults
 #   make soak              30 minutes of steady mixed load through the cluster (SOAK_ARGS)
@@ -28,10 +29,12 @@ TESTS ?= tests/unit tests/integration tests/e2e
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 SOAK_ARGS ?= --minutes 30 --throughput
+FUZZ_EXAMPLES ?= 200
+FUZZ_SEED ?= 15
 LINT_PATHS := api scripts $(wildcard bench)
 COMPOSE ?= docker compose
 
-.PHONY: help venv system-deps run test test-unit test-integration lint fmt bench clean distclean \
+.PHONY: help venv system-deps run test test-unit test-integration fuzz lint fmt bench clean distclean \
 	test-cluster soak
 
 help:
@@ -62,6 +65,11 @@ run: venv
 # afterwards (also on failure or Ctrl-C). `exec` so that a SIGTERM to make reaches it.
 test: venv system-deps
 	cd api && exec $(VPY) ../scripts/testenv.py -- $(VPY) -m pytest $(TESTS) -v $(PYTEST_ARGS)
+
+# The contract test of `make test` (tests/e2e/test_contract.py), with many more examples.
+fuzz: venv system-deps
+	cd api && REACTBIN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) REACTBIN_FUZZ_SEED=$(FUZZ_SEED) exec $(VPY) \
+		../scripts/testenv.py -- $(VPY) -m pytest tests/e2e/test_contract.py -v $(PYTEST_ARGS)
 
 # The cluster rig (scripts/cluster.py): the services of `make test`, two `reactbin serve`,
 # two `reactbin worker` and nginx (apt, only when missing), all on loopback ports.

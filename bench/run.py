@@ -41,7 +41,17 @@ import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 import psutil  # noqa: E402
 
-from bench import corpus, loadgen, media, profiling, report, seed, services, uploads  # noqa: E402
+from bench import (  # noqa: E402
+    answers,
+    corpus,
+    loadgen,
+    media,
+    profiling,
+    report,
+    seed,
+    services,
+    uploads,
+)
 
 RESULTS = REPO / "bench" / "results"
 DOCS = REPO / "docs" / "benchmarks.md"
@@ -282,6 +292,17 @@ def bench_library(
     log(f"  walked {len(cursors) + 1} pages in {walk_s:.1f} s")
     paths = scenario_paths(queries, rows, large, cursors)
     hits = warm_up(server.base_url, paths)
+    checked = None
+    if args.answers is not None:
+        found = answers.collect(server.base_url, queries.as_dict())
+        checked = answers.check(args.answers, size, found)
+        differ = checked.get("differ")
+        log(
+            f"  answers of {checked['paths']} queries: "
+            + (f"{len(differ)} differ from {args.answers}" if differ is not None else "recorded")
+        )
+        for line in differ or []:
+            log(f"    {line}")
     server_process = psutil.Process(server.pid)
     scenarios: dict[str, dict[str, Any]] = {}
     for key, items in paths.items():
@@ -321,6 +342,7 @@ def bench_library(
         "startup_s": round(server.startup_s, 3),
         "walk": {"pages": len(cursors) + 1, "seconds": round(walk_s, 2)},
         "search_first_page_hits": hits,
+        "answers": checked,
         "scenarios": scenarios,
     }, paths
 
@@ -469,6 +491,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true", help="py-spy and auto_explain too")
     parser.add_argument("--name", help="results file name (default <date>[-quick])")
     parser.add_argument("--keep", action="store_true", help="keep the services' temp dirs")
+    parser.add_argument(
+        "--answers",
+        type=Path,
+        help="check every query's answer against FILE (bench/answers.py); records it if new",
+    )
     parser.add_argument(
         "--from-json",
         type=Path,

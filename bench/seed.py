@@ -231,12 +231,16 @@ class Library:
 # Columns added by later migrations that the seeder fills when they exist, the way
 # the application (not the database) would: the tags as one searchable text, and
 # "already processed" (a library in use has had its background jobs run).
-OPTIONAL_COLUMNS = ("tags_text", "processed_at", "phash")
+# tag_names (migration 0012): triggers would fill it after the links; written here, a
+# bulk seed skips updating every row once more.
+OPTIONAL_COLUMNS = ("tags_text", "processed_at", "phash", "tag_names")
 
 
 def _optional_value(column: str, row: Row) -> object:
     if column == "tags_text":
         return " ".join(row.meta.tags)
+    if column == "tag_names":
+        return list(row.meta.tags)
     if column == "phash":
         # Every uploaded image has its perceptual hash (the near-duplicate check at
         # upload reads them): a stable pseudo-random one per row, from its id.

@@ -22,6 +22,7 @@ from app.config import Settings, SettingsError, load_settings
 from app.consistency import CheckReport
 from app.db import create_engine, create_sessionmaker
 from app.images import repository as image_repository
+from app.integrations.cli import register as register_integration_commands
 from app.jobs.queue import WorkerResources, defer_text_recognition, make_queue, run_worker
 from app.logging import configure_logging
 from app.main import create_app, prepare_database
@@ -311,6 +312,7 @@ def hash_password_command(
 
 
 register_transfer_commands(cli)
+register_integration_commands(cli)
 
 
 def main() -> None:

@@ -74,6 +74,20 @@ class Settings(BaseSettings):
     # Memory for repeated public reads (searches, pages, Tenor answers), cleared on
     # every change to the library (app/readcache). 0: no cache.
     response_cache_mb: int = Field(default=64, ge=0, le=65536)
+    # Days a deleted image stays in the trash (restorable) before the worker purges
+    # it; 0: a delete removes the image and its files at once.
+    trash_days: int = Field(default=30, ge=0, le=36500)
+    # Chat apps' `/reaction` command (app/integrations, docs/chat-apps.md); each is
+    # off until its secret is set. Outbound bases are settings so tests can point
+    # them at a local server.
+    slack_signing_secret: SecretStr | None = None
+    slack_response_url_base: str = "https://hooks.slack.com/"
+    mattermost_tokens: SecretStr | None = None
+    discord_public_key: str = ""
+    discord_application_id: str = ""
+    discord_bot_token: SecretStr | None = None
+    discord_api_base_url: str = "https://discord.com/api/v10"
+    integrations_requests_per_minute: int = Field(default=60, ge=1, le=100_000)
 
     @field_validator("database_url")
     @classmethod
@@ -106,6 +120,14 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("discord_public_key")
+    @classmethod
+    def _ed25519_key(cls, value: str) -> str:
+        value = value.strip()
+        if value and (len(value) != 64 or any(c not in "0123456789abcdefABCDEF" for c in value)):
+            raise ValueError("must be the application's public key: 64 hexadecimal characters")
+        return value.lower()
 
     @field_validator("owner_password")
     @classmethod

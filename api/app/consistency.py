@@ -6,7 +6,8 @@
 - An object under `images/<id>/` with no row is an orphan (an upload that died
   between storage and commit, or a delete that could not reach storage):
   reported once older than the grace period, so uploads in flight are left
-  alone; `--repair` deletes it.
+  alone; `--repair` deletes it. The objects of an image in the trash are not
+  orphans: they wait there until the image is restored or purged.
 - Renditions (app/renditions/checks.py): a row whose object is missing is
   reported; `--repair` deletes the row and queues a rebuild. A rendition
   object that no row names is an orphan like the above.
@@ -26,6 +27,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.images import keys, repository
+from app.images.trash import repository as trash_repository
 from app.imaging.thumbnails import make_thumbnail
 from app.renditions import checks as renditions
 from app.storage import ObjectInfo, Storage, StorageError
@@ -76,6 +78,8 @@ async def check(
     objects: dict[str, ObjectInfo] = {info.key: info async for info in storage.list(keys.PREFIX)}
     async with sessionmaker() as session:
         rows = await repository.all_keys(session)
+        # A trashed image keeps every object (original, thumbnail, renditions) until purged.
+        trashed = set(await trash_repository.all_keys(session))
     rendition_rows = await renditions.inspect(sessionmaker, objects, listed_at)
     report.renditions, report.missing_renditions = rendition_rows.count, rendition_rows.missing
     report.rows, report.objects = len(rows), len(objects)
@@ -86,7 +90,10 @@ async def check(
             report.missing_thumbnails.append(image_id)
     cutoff = datetime.now(UTC) - grace
     for key, info in objects.items():
-        if keys.image_id_of(key) not in rows or renditions.unclaimed(key, rendition_rows.keys):
+        owner = keys.image_id_of(key)
+        if owner in trashed:
+            continue
+        if owner not in rows or renditions.unclaimed(key, rendition_rows.keys):
             if info.last_modified <= cutoff:
                 report.orphans.append(key)
             else:

@@ -1,4 +1,4 @@
-"""The `reactbin` console script: `import` and `export` start without loading the server.
+"""The `reactbin` console script: `import`, `export` and `restore` start without the server.
 
 They only talk HTTP, so they skip the server's imports (FastAPI, SQLAlchemy, the
 image stack: seconds on a small machine) and start in about a second.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-CLIENT_COMMANDS = ("import", "export")
+CLIENT_COMMANDS = ("import", "export", "restore")
 
 
 def main() -> None:

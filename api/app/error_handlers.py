@@ -3,11 +3,19 @@ a database outage a 503, anything else a 500 without a stack trace."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import structlog
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException
+from starlette.routing import Match, Route
 
 from app.errors import ReactbinError
 
@@ -65,8 +73,55 @@ async def _handle_outage(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": message}, status_code=503)
 
 
+def validation_sentence(errors: Sequence[Any]) -> str:
+    """FastAPI's list of validation errors as one sentence: 'limit: Input should be ...'."""
+    parts = []
+    for error in errors:
+        location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
+        where = ".".join(location[1:] if location[:1] in (["query"], ["path"]) else location)
+        # pydantic prefixes the message of a validator's ValueError with "Value error, ".
+        message = str(error.get("msg", "is invalid")).removeprefix("Value error, ").rstrip(".")
+        parts.append(f"{where}: {message}" if where else message)
+    return ("; ".join(parts) or "The request is not valid") + "."
+
+
+async def _handle_validation(request: Request, exc: Exception) -> JSONResponse:
+    """One error shape everywhere (issue 15): `{"detail": "<sentence>"}`, not FastAPI's list."""
+    if not isinstance(exc, RequestValidationError):  # registered for it only
+        return await _handle_unexpected(request, exc)
+    return JSONResponse({"detail": validation_sentence(exc.errors())}, status_code=422)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of this path answers: Starlette's 405 names only the
+    methods of the first route that matched the path (GET for /api/v1/images/{id})."""
+    literal: set[str] = set()
+    templated: set[str] = set()
+    probe = {**request.scope, "method": "\x00"}  # no route takes it: a path match is PARTIAL
+    for context in iter_route_contexts(request.app.router.routes):
+        if context.methods and isinstance(context.original_route, Route):
+            match, _ = context.matches(probe)
+            if match is not Match.NONE:
+                is_literal = "{" not in (context.path or "")
+                (literal if is_literal else templated).update(context.methods)
+    # As in OpenAPI, a literal path (/api/v1/images/random) is its own resource, not
+    # an {image_id} of the templated one beside it.
+    return sorted(literal or templated)
+
+
+async def _handle_http(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, HTTPException):  # registered for it only
+        return await _handle_unexpected(request, exc)
+    if exc.status_code == 405:
+        allow = ", ".join(allowed_methods(request))
+        exc = HTTPException(405, exc.detail, headers={**(exc.headers or {}), "Allow": allow})
+    return await http_exception_handler(request, exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ReactbinError, _handle_reactbin_error)
+    app.add_exception_handler(RequestValidationError, _handle_validation)
+    app.add_exception_handler(HTTPException, _handle_http)
     for outage in (DBAPIError, PoolTimeout, OSError):
         app.add_exception_handler(outage, _handle_outage)
     app.add_exception_handler(Exception, _handle_unexpected)

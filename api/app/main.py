@@ -16,6 +16,7 @@ from app import migrate
 from app.auth.bootstrap import resolve_auth_secrets
 from app.auth.ratelimit import LoginRateLimiter
 from app.auth.router import router as auth_router
+from app.backup.router import router as backup_router
 from app.config import Settings, SettingsError, get_settings
 from app.db import create_engine, create_read_sessionmaker, create_sessionmaker
 from app.embedded import start_embedded_postgres
@@ -23,8 +24,11 @@ from app.error_handlers import install_error_handlers
 from app.images.router import files_router
 from app.images.router import router as images_router
 from app.images.spool import sweep_stale_spool_files
+from app.images.trash.router import router as trash_router
+from app.integrations.router import router as integrations_router
 from app.jobs.queue import WorkerResources, libpq_url, run_worker
 from app.logging import RequestIdMiddleware, configure_logging
+from app.openapi import install_openapi
 from app.ops.metrics import MetricsMiddleware
 from app.ops.router import router as ops_router
 from app.ops.storage_metrics import CountingStorage
@@ -136,4 +140,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(renditions_router)  # /f/{id}/{format}.{ext}; /f/{id}.{ext} never has a "/"
     app.include_router(tenor_router)
+    app.include_router(trash_router)
+    app.include_router(backup_router)
+    app.include_router(integrations_router)
+    install_openapi(app)
     return app

@@ -2,8 +2,19 @@
 
 from app.auth.models import OwnerTokenVersion
 from app.images.models import Image, ImageTag
+from app.images.trash.models import TrashedImage
+from app.integrations.models import IntegrationRequest
 from app.renditions.models import Rendition
 from app.search.models import SearchWord
 from app.tags.models import Tag
 
-__all__ = ["Image", "ImageTag", "OwnerTokenVersion", "Rendition", "SearchWord", "Tag"]
+__all__ = [
+    "Image",
+    "ImageTag",
+    "IntegrationRequest",
+    "OwnerTokenVersion",
+    "Rendition",
+    "SearchWord",
+    "Tag",
+    "TrashedImage",
+]

@@ -6,7 +6,15 @@ from __future__ import annotations
 import procrastinate
 
 from app.images.recognition import recognise_text_task
-from app.jobs.queue import MAKE_RENDITIONS, QUEUE, RECOGNISE_TEXT, make_queue
+from app.images.trash.job import purge_trash_task
+from app.jobs.queue import (
+    MAKE_RENDITIONS,
+    PURGE_TRASH,
+    PURGE_TRASH_CRON,
+    QUEUE,
+    RECOGNISE_TEXT,
+    make_queue,
+)
 from app.renditions.job import make_renditions_task
 
 
@@ -17,6 +25,9 @@ def register_tasks(queue: procrastinate.App) -> procrastinate.App:
     tasks = ((RECOGNISE_TEXT, recognise_text_task), (MAKE_RENDITIONS, make_renditions_task))
     for name, task in tasks:
         queue.task(name=name, queue=QUEUE, pass_context=True, retry=retry)(task)
+    # Periodic: every worker's scheduler defers it; procrastinate runs each tick once.
+    purge = queue.task(name=PURGE_TRASH, queue=QUEUE, pass_context=True)(purge_trash_task)
+    queue.periodic(cron=PURGE_TRASH_CRON, periodic_id=PURGE_TRASH)(purge)
     return queue
 
 

@@ -13,6 +13,7 @@ from app.auth.schemas import Me, Token
 from app.auth.security import create_access_token
 from app.auth.service import authenticate
 from app.dependencies import SessionDep, SettingsDep
+from app.openapi import responses
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 log = structlog.get_logger()
@@ -21,10 +22,16 @@ log = structlog.get_logger()
 @router.post(
     "/token",
     response_model=Token,
-    responses={
-        401: {"description": "Wrong username or password"},
-        429: {"description": "Too many failed logins"},
-    },
+    responses=responses(
+        401,
+        422,
+        429,
+        503,
+        descriptions={
+            401: "Wrong username or password",
+            429: "Too many failed logins from this address",
+        },
+    ),
 )
 async def login(
     request: Request,
@@ -51,7 +58,7 @@ async def login(
     return Token(access_token=token, expires_in=settings.jwt_expire_minutes * 60)
 
 
-@router.get("/me", response_model=Me, responses={401: {"description": "Not authenticated"}})
+@router.get("/me", response_model=Me, responses=responses(401, 503))
 async def me(owner: Owner) -> Me:
     """Who the token belongs to."""
     return Me(username=owner)
@@ -60,7 +67,8 @@ async def me(owner: Owner) -> Me:
 @router.post(
     "/logout",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={401: {"description": "Not authenticated"}},
+    response_class=Response,
+    responses=responses(401, 503),
 )
 async def logout_everywhere(owner: Owner, session: SessionDep) -> Response:
     """Sign out everywhere: every token issued so far stops working."""

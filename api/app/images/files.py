@@ -20,8 +20,12 @@ SAFE_HEADERS = {
     # The bytes behind an id never change, so caches may keep them for a year.
     "Cache-Control": "public, max-age=31536000, immutable",
     "Cross-Origin-Resource-Policy": "cross-origin",
+    # Public bytes, as on Tenor's and KLIPY's file hosts: a web client on another
+    # origin may fetch() them (Bluesky's web app reads a preview to build its card).
+    "Access-Control-Allow-Origin": "*",
 }
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# ASCII digits only, as RFC 9110 spells them (\d would also take "٣").
+_RANGE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")
 
 
 def _etag_matches(header: str | None, etag: str) -> bool:
@@ -70,9 +74,11 @@ async def serve_object(
     etag: str,
     media_type: str,
     filename: str,
+    cache_control: str | None = None,
 ) -> Response:
     headers = {
         **SAFE_HEADERS,
+        **({"Cache-Control": cache_control} if cache_control else {}),
         "ETag": etag,
         "Accept-Ranges": "bytes",
         "Content-Disposition": f'inline; filename="{filename}"',

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.images.rows import NEW_IMAGE_COLUMNS, NewImage
 from app.tags.locks import lock_tags
 
 _NEW_IMAGE_COLUMNS = [*NEW_IMAGE_COLUMNS, "tags_text"]
+
 
 # The row, its new tags and its tag links in one statement (one round trip; the ORM
 # unit of work, the tag upsert, a SELECT of the tag ids, a DELETE of the image's
@@ -20,27 +21,33 @@ _NEW_IMAGE_COLUMNS = [*NEW_IMAGE_COLUMNS, "tags_text"]
 # Tag counts are kept by the image_tags trigger as before. A tag the statement's
 # snapshot cannot see yet (created by a concurrent upload) comes back from DO
 # UPDATE, which, unlike DO NOTHING, returns the row it conflicted with.
-_INSERT_IMAGE_SQL = text(
-    "WITH given AS ("  # noqa: S608 (constants only)
-    " SELECT name, (ord - 1)::smallint AS position"
-    " FROM unnest(CAST(:tags AS text[])) WITH ORDINALITY AS t(name, ord)"
-    "), image AS ("
-    f" INSERT INTO images ({', '.join(_NEW_IMAGE_COLUMNS)})"
-    f" VALUES ({', '.join(f':{name}' for name in _NEW_IMAGE_COLUMNS)})"
-    " RETURNING id, created_at, updated_at"
-    "), known AS ("
-    " SELECT tags.id, tags.name FROM tags JOIN given USING (name)"
-    "), added AS ("
-    " INSERT INTO tags (name) SELECT name FROM given"
-    " WHERE name NOT IN (SELECT name FROM known) ORDER BY name"  # see app/tags/locks.py
-    " ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id, name"
-    "), links AS ("
-    " INSERT INTO image_tags (image_id, tag_id, position)"
-    " SELECT image.id, tag.id, given.position"
-    " FROM image, given JOIN (SELECT * FROM known UNION ALL SELECT * FROM added) AS tag"
-    " USING (name)"
-    ") SELECT created_at, updated_at FROM image"
-)
+def insert_image_sql(columns: Sequence[str]) -> TextClause:
+    """The statement that inserts an image row with `columns` (bound by name) and its
+    tags (`:tags`, in order), creating missing tags; returns (created_at, updated_at)."""
+    return text(
+        "WITH given AS ("  # noqa: S608 (column names are ours, never the client's)
+        " SELECT name, (ord - 1)::smallint AS position"
+        " FROM unnest(CAST(:tags AS text[])) WITH ORDINALITY AS t(name, ord)"
+        "), image AS ("
+        f" INSERT INTO images ({', '.join(columns)})"
+        f" VALUES ({', '.join(f':{name}' for name in columns)})"
+        " RETURNING id, created_at, updated_at"
+        "), known AS ("
+        " SELECT tags.id, tags.name FROM tags JOIN given USING (name)"
+        "), added AS ("
+        " INSERT INTO tags (name) SELECT name FROM given"
+        " WHERE name NOT IN (SELECT name FROM known) ORDER BY name"  # see app/tags/locks.py
+        " ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id, name"
+        "), links AS ("
+        " INSERT INTO image_tags (image_id, tag_id, position)"
+        " SELECT image.id, tag.id, given.position"
+        " FROM image, given JOIN (SELECT * FROM known UNION ALL SELECT * FROM added) AS tag"
+        " USING (name)"
+        ") SELECT created_at, updated_at FROM image"
+    )
+
+
+_INSERT_IMAGE_SQL = insert_image_sql(_NEW_IMAGE_COLUMNS)
 
 
 async def insert_image(

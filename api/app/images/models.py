@@ -12,8 +12,9 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    text,
 )
-from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql import func
 
@@ -55,6 +56,12 @@ class Image(Base):
     renditions_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Shares counted by the Tenor-compatible `registershare` (orders `featured`).
     share_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    # The tag names in their order, kept by triggers on image_tags and tags
+    # (migration 0012) so a page of images reads them without a join per row.
+    # Read-only here: the links are what the application writes.
+    stored_tag_names: Mapped[list[str]] = mapped_column(
+        "tag_names", ARRAY(Text), server_default=text("'{}'"), deferred=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

@@ -198,7 +198,7 @@ async def receive_upload(
     max_body = max_file_bytes + FORM_OVERHEAD_BYTES
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
+        if not (declared.isascii() and declared.isdigit()):  # not "³"
             raise BadRequest("Invalid Content-Length header.")
         if int(declared) > max_body:
             # Refused before a single byte of the body is read.

@@ -18,15 +18,16 @@ from sqlalchemy import (
     delete,
     func,
     literal,
-    literal_column,
     select,
     text,
+    type_coerce,
 )
-from sqlalchemy.dialects.postgresql import BIT, aggregate_order_by, insert
+from sqlalchemy.dialects.postgresql import BIT, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.types import NullType
 
+from app import rawsql
 from app.images.models import Image, ImageTag
 from app.images.rows import RECORD_COLUMN_NAMES, ImageRecord
 from app.tags import repository as tags
@@ -54,31 +55,22 @@ def having_all_tags(statement: SelectT, tags: Sequence[str]) -> SelectT:
     return statement
 
 
-RECORD_COLUMNS = [Image.__table__.c[name] for name in RECORD_COLUMN_NAMES]
-
-
-def tag_names_of(image_id: ColumnElement[str]) -> ColumnElement[list[str] | None]:
-    """The image's tag names in their order, as one array: tags come with the
-    page in the same statement (NULL when the image has none)."""
-    return (
-        select(func.array_agg(aggregate_order_by(Tag.name, ImageTag.position)))
-        .select_from(ImageTag)
-        .join(Tag, Tag.id == ImageTag.tag_id)
-        .where(ImageTag.image_id == image_id)
-        .scalar_subquery()
-    )
+# The record's columns, the tag names last: a column of the row since migration
+# 0012 (kept by triggers), so a page reads them without joining image_tags per row.
+RECORD_COLUMNS = [Image.__table__.c[name] for name in [*RECORD_COLUMN_NAMES, "tag_names"]]
 
 
 async def records(
     session: AsyncSession, page: Subquery, order: Sequence[ColumnElement[Any]]
 ) -> list[tuple[ImageRecord, Any]]:
-    """The rows of `page` (a subquery with the record columns and `sort_key`)
-    as records, tags added after the LIMIT so only the page's rows pay for them."""
-    columns = [page.c[column.name] for column in RECORD_COLUMNS]
-    # Untyped on purpose: asyncpg already returns a list, which SQLAlchemy's
-    # ARRAY type would copy item by item (a tenth of a search's CPU time).
-    tags = func.coalesce(tag_names_of(page.c.id), literal_column("'{}'::text[]"), type_=NullType())
-    statement = select(page.c.sort_key, *columns, tags).order_by(*order)
+    """The rows of `page` (a subquery with the record columns and `sort_key`) as records."""
+    # Tag names untyped on purpose: asyncpg already returns a list, which
+    # SQLAlchemy's ARRAY type would copy item by item (a tenth of a search's CPU time).
+    columns = [
+        type_coerce(page.c[c.name], NullType()) if c.name == "tag_names" else page.c[c.name]
+        for c in RECORD_COLUMNS
+    ]
+    statement = select(page.c.sort_key, *columns).order_by(*order)
     result = await session.execute(statement)
     rows: list[Sequence[Any]] = list(result.all())
     return [(ImageRecord(*row[1:]), row[0]) for row in rows]
@@ -93,11 +85,6 @@ HAS_TAG_SQL = (
     "WHERE image_tags.image_id = images.id AND tags.name = CAST(:tag_{n} AS text))"
 )
 AFTER_SQL = "(created_at, id) < (CAST(:after_created_at AS timestamptz), CAST(:after_id AS text))"
-_TAG_NAMES_SQL = (
-    "coalesce((SELECT array_agg(tags.name ORDER BY image_tags.position) "
-    "FROM image_tags JOIN tags ON tags.id = image_tags.tag_id "
-    "WHERE image_tags.image_id = page.id), '{}')"
-)
 
 
 def tag_params(tags: Sequence[str]) -> dict[str, str]:
@@ -105,11 +92,12 @@ def tag_params(tags: Sequence[str]) -> dict[str, str]:
 
 
 def page_sql(inner: str, order: str) -> str:
-    """Wraps `inner` (record columns and `sort_key`, with its LIMIT) and adds
-    each row's tag names, after the LIMIT so only the page's rows pay for them."""
+    """Orders `inner` (record columns and `sort_key`, with its LIMIT): the tiers'
+    UNION needs the outer ORDER BY; the tag names are a column of the row
+    (migration 0012), so the page needs no join."""
     columns = ", ".join(f"page.{column.name}" for column in RECORD_COLUMNS)
     return (
-        f"SELECT page.sort_key, {columns}, {_TAG_NAMES_SQL} "  # noqa: S608 (constants only)
+        f"SELECT page.sort_key, {columns} "  # noqa: S608 (constants only)
         f"FROM ({inner}) AS page ORDER BY {order}"
     )
 
@@ -117,7 +105,7 @@ def page_sql(inner: str, order: str) -> str:
 async def fetch_records(
     session: AsyncSession, statement: TextClause, params: dict[str, Any]
 ) -> list[tuple[ImageRecord, Any]]:
-    rows: list[Sequence[Any]] = list((await session.execute(statement, params)).all())
+    rows = await rawsql.fetch(session, statement, params)
     return [(ImageRecord(*row[1:]), row[0]) for row in rows]
 
 
@@ -177,16 +165,16 @@ def _newest_sql(after: bool, tags: int) -> TextClause:
     return text(page_sql(inner, "page.created_at DESC, page.id DESC"))
 
 
-async def random_one(session: AsyncSession, *, tags: Sequence[str], pivot: str) -> Image | None:
-    """Ids are uniformly random strings, so "first id at or after a random pivot"
-    picks a uniformly random row with an index lookup instead of ORDER BY random()."""
+async def random_one(session: AsyncSession, *, tags: Sequence[str], draw: float) -> Image | None:
+    """The matching row at position `draw` (in [0, 1)) of the id order: every row is
+    equally likely. ("First id after a random pivot" was cheaper but picked each row in
+    proportion to the gap before its id: two close ids left one almost never drawn.)"""
     base = having_all_tags(select(Image), tags)
-    for condition in (Image.id >= pivot, Image.id < pivot):
-        statement = base.where(condition).order_by(Image.id).limit(1)
-        found = (await session.execute(with_tags(statement))).scalar_one_or_none()
-        if found is not None:
-            return found
-    return None
+    count = (await session.execute(select(func.count()).select_from(base.subquery()))).scalar_one()
+    if not count:
+        return None
+    statement = base.order_by(Image.id).offset(min(int(draw * count), count - 1)).limit(1)
+    return (await session.execute(with_tags(statement))).scalar_one_or_none()
 
 
 async def set_tags(session: AsyncSession, image: Image, names: Sequence[str]) -> None:

@@ -5,7 +5,7 @@ import unicodedata
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 MAX_TITLE = 200
 MAX_DESCRIPTION = 2000
@@ -93,10 +93,30 @@ def split_tag_fields(fields: list[str]) -> list[str]:
     return [part for field in fields for part in field.split(",")]
 
 
-Title = Annotated[str, AfterValidator(clean_title)]
-Description = Annotated[str, AfterValidator(clean_description)]
-Tags = Annotated[list[str], AfterValidator(clean_tags)]
-OcrText = Annotated[str | None, AfterValidator(clean_ocr_text)]
+# What the cleaners above accept, as JSON Schema for /openapi.json (a generated
+# client, or Schemathesis, then sends only what the server takes): no control
+# character but tab, newline and carriage return, nor a bidirectional override;
+# titles and tags need one character that is not white space.
+_CONTROL = (
+    "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069"
+)
+_NO_CONTROL = f"^[^{_CONTROL}]*$"
+_NOT_BLANK = f"^[^{_CONTROL}]*[^{_CONTROL}\\s][^{_CONTROL}]*$"
+TAG_SCHEMA = {"type": "string", "maxLength": MAX_TAG_LENGTH, "pattern": _NOT_BLANK}
+TITLE_SCHEMA = {"type": "string", "maxLength": MAX_TITLE, "pattern": _NOT_BLANK}
+DESCRIPTION_SCHEMA = {"type": "string", "maxLength": MAX_DESCRIPTION, "pattern": _NO_CONTROL}
+NO_CONTROL_SCHEMA = {"type": "string", "pattern": _NO_CONTROL}
+_OCR_SCHEMA = {"type": "string", "maxLength": MAX_OCR_TEXT, "pattern": _NO_CONTROL}
+TAGS_SCHEMA = {"type": "array", "maxItems": MAX_TAGS, "items": TAG_SCHEMA}
+
+Title = Annotated[str, AfterValidator(clean_title), WithJsonSchema(TITLE_SCHEMA)]
+Description = Annotated[str, AfterValidator(clean_description), WithJsonSchema(DESCRIPTION_SCHEMA)]
+Tags = Annotated[list[str], AfterValidator(clean_tags), WithJsonSchema(TAGS_SCHEMA)]
+OcrText = Annotated[
+    str | None,
+    AfterValidator(clean_ocr_text),
+    WithJsonSchema({"anyOf": [_OCR_SCHEMA, {"type": "null"}]}),
+]
 
 
 class ImageUpdate(BaseModel):
@@ -140,6 +160,16 @@ class ImageCreated(ImageRead):
     near_duplicates: list[NearDuplicate] = Field(
         default_factory=list,
         description="Images already in the library that look the same (re-encoded, resized...).",
+    )
+
+
+class ImageRestored(ImageCreated):
+    """The answer (200) to an upload of bytes that were in the trash."""
+
+    restored_from_trash: bool = Field(
+        default=True,
+        description="These bytes were in the trash: that image came back with its id, "
+        "links and metadata instead of a new one being made.",
     )
 
 

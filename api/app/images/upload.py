@@ -42,6 +42,7 @@ from app.images.schemas import (
     split_tag_fields,
 )
 from app.images.spool import ReceivedUpload
+from app.images.trash import service as trash_service
 from app.jobs.queue import defer_upload_jobs
 from app.storage import Storage, StorageError
 
@@ -99,7 +100,9 @@ def cleanup_budget(settings: Settings) -> float:
     return settings.storage_timeout_seconds / 4
 
 
-async def _discard(storage: Storage, object_keys: list[str], reason: str, budget: float) -> None:
+async def discard_objects(
+    storage: Storage, object_keys: list[str], reason: str, budget: float
+) -> None:
     async def delete(key: str) -> None:
         try:
             await storage.delete(key)
@@ -115,7 +118,7 @@ async def _discard(storage: Storage, object_keys: list[str], reason: str, budget
         log.warning("upload.orphan_left", keys=object_keys, reason=f"{reason}; clean-up timed out")
 
 
-async def _store_objects(
+async def store_objects(
     storage: Storage, object_keys: list[str], image: PreparedImage, budget: float
 ) -> None:
     original, thumbnail = object_keys
@@ -142,7 +145,7 @@ async def _store_objects(
         key, exc = failures[0]
         log.warning("upload.storage_failed", key=key, error=str(exc))
         # Both keys, whichever failed: a PUT that failed may still have been stored.
-        await _discard(storage, object_keys, "storage failed", budget)
+        await discard_objects(storage, object_keys, "storage failed", budget)
         raise ServiceUnavailable("Storage is unavailable; the upload was not saved.") from exc
 
 
@@ -153,15 +156,33 @@ async def upload_image(
     received: ReceivedUpload,
     queue: procrastinate.App | None = None,
 ) -> ImageRecord:
+    image, _restored = await upload_or_restore(session, storage, settings, received, queue)
+    return image
+
+
+async def upload_or_restore(
+    session: AsyncSession,
+    storage: Storage,
+    settings: Settings,
+    received: ReceivedUpload,
+    queue: procrastinate.App | None = None,
+) -> tuple[ImageRecord, bool]:
+    """The upload; (image, True) when the same bytes were in the trash and came back
+    (with their id, links and metadata) instead of being stored again."""
     fields = parse_fields(received)
     prepared = await inspect(received, settings)
     try:
+        await _without_transaction(session)
+        # Bytes in the trash come back (one statement, atomic in autocommit too).
+        restored = await trash_service.restore_by_sha256(session, prepared.sha256)
+        if restored is not None:
+            return restored, True
         image = await _save(session, storage, fields, prepared, cleanup_budget(settings))
     finally:
         prepared.discard()
     if queue is not None:
         await _enqueue_processing(queue, image.id)
-    return image
+    return image, False
 
 
 async def _enqueue_processing(queue: procrastinate.App, image_id: str) -> None:
@@ -199,7 +220,7 @@ async def _save(
     image_id, probe = new_id(), prepared.probe
     original = keys.original_key(image_id, probe.extension)
     thumbnail = keys.thumbnail_key(image_id)
-    await _store_objects(storage, [original, thumbnail], prepared, budget)
+    await store_objects(storage, [original, thumbnail], prepared, budget)
     row = NewImage(
         id=image_id,
         title=fields.title,
@@ -223,12 +244,12 @@ async def _save(
     except IntegrityError:
         # Two identical uploads raced; the unique sha256 index picked the winner.
         await session.rollback()
-        await _discard(storage, [original, thumbnail], "duplicate", budget)
+        await discard_objects(storage, [original, thumbnail], "duplicate", budget)
         winner = await repository.id_by_sha256(session, prepared.sha256)
         raise Duplicate("This image is already in the library.", id=winner or "") from None
     except (DBAPIError, OSError) as exc:
         await session.rollback()
-        await _discard(storage, [original, thumbnail], "database failed", budget)
+        await discard_objects(storage, [original, thumbnail], "database failed", budget)
         raise ServiceUnavailable("The database is unavailable; the upload was not saved.") from exc
     log.info("image.uploaded", image_id=image_id, bytes=prepared.size, mime=probe.mime_type)
     # Built from what was inserted rather than read back (a SELECT of the row and one

@@ -27,6 +27,10 @@ QUEUE = "images"
 # jobs carry it, so it stays.
 RECOGNISE_TEXT = "process_image"
 MAKE_RENDITIONS = "make_renditions"
+PURGE_TRASH = "purge_trash"
+# Every hour at :17 (off the hour, when other cron jobs run), any worker may take it.
+PURGE_TRASH_CRON = "17 * * * *"
+
 # A worker writes a heartbeat every HEARTBEAT_SECONDS; one silent for STALLED_AFTER_SECONDS
 # is dead (killed, its machine gone) and its jobs in hand are queued again, by any
 # worker, at most RECOVER_EVERY_SECONDS later. Every job is safe to run again: it

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from app import db
 from app.storage import Storage, StorageError
@@ -13,7 +14,16 @@ router = APIRouter(tags=["operations"])
 READY_TIMEOUT = 3.0
 
 
-@router.get("/healthz")
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[Literal["database", "storage"], Literal["ok", "unavailable"]]
+
+
+@router.get("/healthz", response_model=Health)
 async def healthz() -> dict[str, str]:
     """The process is alive."""
     return {"status": "ok"}
@@ -37,7 +47,11 @@ async def _storage_ok(storage: Storage) -> bool:
     return True
 
 
-@router.get("/readyz", responses={503: {"description": "PostgreSQL or storage is unreachable"}})
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "PostgreSQL or storage is unreachable"}},
+)
 async def readyz(request: Request) -> JSONResponse:
     """PostgreSQL and storage both answer."""
     database, storage = await asyncio.gather(

@@ -49,6 +49,20 @@ class CachedResponse:
         return len(self.body) + ENTRY_OVERHEAD + sum(len(n) + len(v) for n, v in self.headers)
 
 
+@dataclass(frozen=True, slots=True)
+class CachedData:
+    """Data a page is made from (the web gallery's cards), where the page itself
+    cannot be stored (each HTML page carries its own CSP nonce). Immutable values only:
+    every request that hits shares it."""
+
+    value: Any
+    size: int
+
+
+# Data entries live beside the answers, under keys no request path has.
+DATA_PREFIX = "data:"
+
+
 class ResponseCache:
     """Least recently used answers by (path, query string), up to `max_bytes`."""
 
@@ -56,7 +70,7 @@ class ResponseCache:
         self.max_bytes = max_bytes
         self.generation = 0
         self._live = False
-        self._entries: OrderedDict[CacheKey, CachedResponse] = OrderedDict()
+        self._entries: OrderedDict[CacheKey, CachedResponse | CachedData] = OrderedDict()
         self._bytes = 0
 
     @property
@@ -80,6 +94,18 @@ class ResponseCache:
         return self._bytes
 
     def get(self, key: CacheKey) -> CachedResponse | None:
+        entry = self._lookup(key)
+        return entry if isinstance(entry, CachedResponse) else None
+
+    def get_data(self, name: str, key: bytes) -> Any:
+        """What `put_data` stored under (name, key), or None."""
+        entry = self._lookup((DATA_PREFIX + name, key))
+        return entry.value if isinstance(entry, CachedData) else None
+
+    def put_data(self, name: str, key: bytes, value: Any, size: int, generation: int) -> bool:
+        return self.put((DATA_PREFIX + name, key), CachedData(value, size), generation)
+
+    def _lookup(self, key: CacheKey) -> CachedResponse | CachedData | None:
         if not self._live:
             return None
         entry = self._entries.get(key)
@@ -87,7 +113,7 @@ class ResponseCache:
             self._entries.move_to_end(key)
         return entry
 
-    def put(self, key: CacheKey, entry: CachedResponse, generation: int) -> bool:
+    def put(self, key: CacheKey, entry: CachedResponse | CachedData, generation: int) -> bool:
         """Store `entry` unless the library changed since `generation` was read."""
         size = entry.size
         if (

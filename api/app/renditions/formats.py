@@ -6,6 +6,8 @@ and the Tenor-compatible API that lists them, so all three agree on names.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from app.images.keys import image_prefix
 
 # Tenor v2's format names, in the order its documentation lists them.
@@ -44,3 +46,9 @@ def rendition_key(image_id: str, fmt: str, mime_type: str) -> str:
 def rendition_path(image_id: str, fmt: str, mime_type: str) -> str:
     """The public path of a rendition (served like `/f/{id}.{ext}`)."""
     return f"/f/{image_id}/{fmt}.{EXTENSIONS[mime_type]}"
+
+
+def rendition_version(made: datetime) -> str:
+    """Which build of a rendition: its row's time. The `?v=` of its URL in answers, so a
+    rebuild (`reactbin renditions --all`) is a new URL that no cache holds yet."""
+    return f"{int(made.timestamp() * 1_000_000):x}"

@@ -134,7 +134,8 @@ class TenorHttpMiddleware:
             code = 400 if code == 422 else code
             payload = json.dumps(google_error(code, _message(body, code))).encode()
         kept = [
-            (name, value)
+            # OPTIONS is answered here (the preflight), so a 405 lists it too.
+            (name, value + b", OPTIONS" if name.lower() == b"allow" and value else value)
             for name, value in start.get("headers", [])
             if name.lower() not in (b"content-length", b"content-type", b"cache-control")
         ]

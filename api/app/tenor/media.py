@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import NamedTuple, Protocol
 
 from app.imaging.thumbnails import thumbnail_size
-from app.renditions.formats import rendition_path
+from app.renditions.formats import rendition_path, rendition_version
 from app.tenor.schemas import MediaFormatData
 
 # Formats the original can stand in for: the animated ones every picker reads.
@@ -48,6 +49,7 @@ class RenditionFile(NamedTuple):
     height: int
     duration: float
     size_bytes: int
+    made: datetime | None = None  # the build's time: its URL's `?v=`
 
 
 @dataclass
@@ -66,20 +68,24 @@ def thumbnail_url(image: Shown, base_url: str) -> str:
     return f"{base_url}/api/v1/images/{image.id}/thumbnail"
 
 
+def _rendition_url(image_id: str, fmt: str, rendition: RenditionFile, base_url: str) -> str:
+    url = base_url + rendition_path(image_id, fmt, rendition.mime_type)
+    return url if rendition.made is None else f"{url}?v={rendition_version(rendition.made)}"
+
+
 def media_formats(
     image: Shown, stored: StoredMedia, base_url: str, wanted: frozenset[str] | None
 ) -> dict[str, MediaFormatData]:
     """Format name -> file, limited to `wanted` (None: every format there is)."""
     renditions: Mapping[str, RenditionFile] = stored.renditions
     if "preview" in renditions:
-        still = renditions["preview"]
-        preview_url = base_url + rendition_path(image.id, "preview", still.mime_type)
+        preview_url = _rendition_url(image.id, "preview", renditions["preview"], base_url)
     else:
         preview_url = thumbnail_url(image, base_url)
     formats: dict[str, MediaFormatData] = {}
     for name, rendition in renditions.items():
         formats[name] = {
-            "url": base_url + rendition_path(image.id, name, rendition.mime_type),
+            "url": _rendition_url(image.id, name, rendition, base_url),
             "dims": [rendition.width, rendition.height],
             "duration": float(rendition.duration),
             "preview": preview_url,

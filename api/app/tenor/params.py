@@ -63,7 +63,7 @@ def parse_pos(value: str | None) -> Position:
     text = value.strip()
     if not text:
         return Position(at_end=True)
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # "³".isdigit() is True, int("³") fails
         offset = int(text)
         if offset > MAX_OFFSET:
             raise BadRequest(f"pos as an offset must be at most {MAX_OFFSET}.")

@@ -97,17 +97,18 @@ async def stored_media(session: AsyncSession, ids: Sequence[str]) -> dict[str, S
             Rendition.height,
             Rendition.duration,
             Rendition.size_bytes,
+            Rendition.created_at,
         )
         .outerjoin(Rendition, Rendition.image_id == Image.id)
         .where(Image.id.in_(set(ids)))
     )
     found: dict[str, StoredMedia] = {}
-    for image_id, thumbnail_bytes, fmt, mime, width, height, duration, size in (
+    for image_id, thumbnail_bytes, fmt, mime, width, height, duration, size, made in (
         await session.execute(statement)
     ).all():
         media = found.setdefault(image_id, StoredMedia(thumbnail_bytes))
         if fmt is not None:
-            media.renditions[fmt] = RenditionFile(mime, width, height, duration, size)
+            media.renditions[fmt] = RenditionFile(mime, width, height, duration, size, made)
     return found
 
 

@@ -21,8 +21,8 @@ from app.errors import NotFound, ReactbinError
 from app.readcache.middleware import cacheable
 from app.tenor import service, terms
 from app.tenor.http import PREFIXES
+from app.tenor.openapi import PAGE_PARAMETERS, google_errors, parameters
 from app.tenor.params import (
-    MAX_QUERY_LENGTH,
     parse_ar_range,
     parse_bool,
     parse_ids,
@@ -35,7 +35,6 @@ from app.tenor.params import (
 from app.tenor.schemas import (
     CategoriesPage,
     Empty,
-    GoogleError,
     ResultsPage,
     ResultsPageData,
     TermsPage,
@@ -50,10 +49,11 @@ def configured_keys(raw: str) -> list[str]:
     return [key.strip() for key in raw.split(",") if key.strip()]
 
 
-def require_key(
-    settings: SettingsDep,
-    key: Annotated[str | None, Query(description="Required when TENOR_API_KEYS is set.")] = None,
-) -> None:
+# Described in the document by app/tenor/openapi.py, as params.py parses them.
+Hidden = Annotated[str | None, Query(include_in_schema=False)]
+
+
+def require_key(settings: SettingsDep, key: Hidden = None) -> None:
     """With TENOR_API_KEYS set, only clients holding one of those keys get answers."""
     allowed = configured_keys(settings.tenor_api_keys)
     if not allowed:
@@ -65,26 +65,18 @@ def require_key(
         raise PermissionDenied("The request is missing a valid API key.")
 
 
-Text = Annotated[str | None, Query(description=f"Up to {MAX_QUERY_LENGTH} characters.")]
-Param = Annotated[str | None, Query(description="Accepted and ignored.")]
-
-
 def page_request(
-    q: Text = None,
-    limit: Annotated[str | None, Query(description="1-50, default 20; clamped.")] = None,
-    pos: Annotated[
-        str | None, Query(description="`next` of the previous page, or an offset.")
-    ] = None,
-    media_filter: Annotated[str | None, Query(description="Comma list of format names.")] = None,
-    ar_range: Annotated[str | None, Query(description="all, wide or standard.")] = None,
-    random: Annotated[str | None, Query(description="true: random order.")] = None,
-    searchfilter: Annotated[str | None, Query(description="`sticker` gives no results.")] = None,
-    contentfilter: Annotated[
-        str | None, Query(description="Accepted; the library is yours.")
-    ] = None,
-    locale: Param = None,
-    country: Param = None,
-    client_key: Param = None,
+    q: Hidden = None,
+    limit: Hidden = None,
+    pos: Hidden = None,
+    media_filter: Hidden = None,
+    ar_range: Hidden = None,
+    random: Hidden = None,
+    searchfilter: Hidden = None,
+    contentfilter: Hidden = None,
+    locale: Hidden = None,
+    country: Hidden = None,
+    client_key: Hidden = None,
 ) -> service.PageRequest:
     return service.PageRequest(
         query=parse_query(q),
@@ -98,11 +90,6 @@ def page_request(
 
 
 PageRequestDep = Annotated[service.PageRequest, Depends(page_request)]
-LimitParam = Annotated[str | None, Query(description="1-50, default 20; clamped.")]
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": GoogleError, "description": "A parameter is not valid"},
-    403: {"model": GoogleError, "description": "TENOR_API_KEYS is set and `key` is not one"},
-}
 
 
 def _json(page: ResultsPageData, *, random: bool = False) -> Response:
@@ -140,8 +127,8 @@ async def featured(
 async def posts(
     session: SessionDep,
     settings: SettingsDep,
-    ids: Annotated[str | None, Query(description="Up to 50 ids, comma-separated.")] = None,
-    media_filter: Param = None,
+    ids: Hidden = None,
+    media_filter: Hidden = None,
 ) -> Response:
     """The results with these ids, in the order given; unknown ids are left out."""
     wanted = parse_media_filter(media_filter)
@@ -150,28 +137,28 @@ async def posts(
 
 @cacheable
 async def categories(
-    session: SessionDep, settings: SettingsDep, limit: LimitParam = None
+    session: SessionDep, settings: SettingsDep, limit: Hidden = None
 ) -> CategoriesPage:
     """The most used tags, each with the small animated file of its newest image."""
     return await terms.categories(session, settings.api_base_url, parse_limit(limit))
 
 
 @cacheable
-async def autocomplete(session: SessionDep, q: Text = None, limit: LimitParam = None) -> TermsPage:
+async def autocomplete(session: SessionDep, q: Hidden = None, limit: Hidden = None) -> TermsPage:
     """Tags (then other words of the library) that start with `q`."""
     return await terms.autocomplete(session, parse_query(q), parse_limit(limit))
 
 
 @cacheable
 async def search_suggestions(
-    session: SessionDep, codec: CursorDep, q: Text = None, limit: LimitParam = None
+    session: SessionDep, codec: CursorDep, q: Hidden = None, limit: Hidden = None
 ) -> TermsPage:
     """Terms related to `q`: the tags and titles of its best matches."""
     return await terms.search_suggestions(session, codec, parse_query(q), parse_limit(limit))
 
 
 @cacheable
-async def trending_terms(session: SessionDep, limit: LimitParam = None) -> TermsPage:
+async def trending_terms(session: SessionDep, limit: Hidden = None) -> TermsPage:
     """The most used tags."""
     return await terms.trending_terms(session, parse_limit(limit))
 
@@ -179,7 +166,7 @@ async def trending_terms(session: SessionDep, limit: LimitParam = None) -> Terms
 async def registershare(
     response: Response,
     session: SessionDep,
-    id: Annotated[str | None, Query(description="The id of the shared result.")] = None,
+    id: Hidden = None,
 ) -> Empty:
     """Counts one share of the result (orders `featured`)."""
     await service.register_share(session, (id or "").strip())
@@ -194,19 +181,25 @@ def _routes(prefix: str) -> APIRouter:
         tags=["tenor v2"],
         include_in_schema=in_schema,
         dependencies=[Depends(require_key)],
-        responses=_ERRORS,
+        responses=google_errors(400, 403, 503),
     )
-    pages: list[tuple[str, Any, Any]] = [
-        ("search", search, ResultsPage),
-        ("featured", featured, ResultsPage),
-        ("posts", posts, ResultsPage),
-        ("categories", categories, CategoriesPage),
-        ("autocomplete", autocomplete, TermsPage),
-        ("search_suggestions", search_suggestions, TermsPage),
-        ("trending_terms", trending_terms, TermsPage),
+    pages: list[tuple[str, Any, Any, tuple[str, ...]]] = [
+        ("search", search, ResultsPage, PAGE_PARAMETERS),
+        ("featured", featured, ResultsPage, PAGE_PARAMETERS),
+        ("posts", posts, ResultsPage, ("ids", "media_filter")),
+        ("categories", categories, CategoriesPage, ("limit",)),
+        ("autocomplete", autocomplete, TermsPage, ("q", "limit")),
+        ("search_suggestions", search_suggestions, TermsPage, ("q", "limit")),
+        ("trending_terms", trending_terms, TermsPage, ("limit",)),
     ]
-    for name, endpoint, model in pages:
-        router.add_api_route(f"/{name}", endpoint, methods=["GET"], response_model=model)
+    for name, endpoint, model, names in pages:
+        router.add_api_route(
+            f"/{name}",
+            endpoint,
+            methods=["GET"],
+            response_model=model,
+            openapi_extra=parameters(*names),
+        )
     for method in ("GET", "POST"):  # Tenor documents GET; some clients POST
         router.add_api_route(
             "/registershare",
@@ -214,7 +207,8 @@ def _routes(prefix: str) -> APIRouter:
             methods=[method],
             response_model=Empty,
             operation_id=f"registershare_{method.lower()}",
-            responses={404: {"model": GoogleError, "description": "No result with that id"}},
+            responses=google_errors(404),
+            openapi_extra=parameters("id"),
         )
     return router
 

@@ -122,6 +122,11 @@ class ReactbinClient:
     # ------------------------------------------------------------------ auth
 
     @property
+    def authenticated(self) -> bool:
+        """A token is at hand (given, or from `authenticate()`)."""
+        return self._token is not None
+
+    @property
     def can_write(self) -> bool:
         creds = self.credentials
         return bool(self._token or (creds.username and creds.password))
@@ -219,7 +224,8 @@ class ReactbinClient:
     @staticmethod
     def _upload_outcome(response: httpx.Response) -> Outcome:
         status = response.status_code
-        if status == 201:
+        # 200: the same bytes were in the server's trash and that image came back.
+        if status in (200, 201):
             body = response.json()
             return Outcome("created", status, body["id"], body.get("sha256"))
         if status == 409:
@@ -246,18 +252,57 @@ class ReactbinClient:
         if response.status_code not in (204, 404):
             self._raise_unexpected(response, f"deleting image {image_id}")
 
+    async def restore(self, fields: dict[str, Any], filename: str, data: bytes) -> Outcome:
+        """`POST /api/v1/backup/images`: one image with its id (created, duplicate =
+        already there with these bytes, refused = a conflict or a bad entry)."""
+        last = Outcome("failed", reason="no attempt made")
+        for attempt in range(ATTEMPTS):
+            token = self._token
+            try:
+                response = await self._http.post(
+                    f"{API}/backup/images",
+                    headers=self._auth(),
+                    files={"file": (filename, data, "application/octet-stream")},
+                    data=fields,
+                )
+            except httpx.TransportError as exc:
+                last = Outcome("failed", reason=_transport_reason(exc))
+            else:
+                status = response.status_code
+                if status == 401 and attempt == 0 and await self._refresh(token):
+                    continue
+                if status in (200, 201):
+                    kind: Literal["created", "duplicate"] = (
+                        "created" if status == 201 else "duplicate"
+                    )
+                    return Outcome(kind, status, str(fields.get("id")))
+                if status not in RETRY_STATUSES:
+                    return Outcome(
+                        "refused", status, str(fields.get("id")), reason=_detail(response)
+                    )
+                last = Outcome("failed", status, reason=_detail(response))
+            await asyncio.sleep(0.5 * 3**attempt)
+        return last
+
     # ------------------------------------------------------------------ reads
+
+    async def backup_images(self) -> AsyncIterator[dict[str, Any]]:
+        """Every image with all a restore needs (owner only), oldest first."""
+        async for item in self._pages(f"{API}/backup/images"):
+            yield item
 
     async def images(self) -> AsyncIterator[dict[str, Any]]:
         """Every image, newest first, each exactly once (the server's cursor paging)."""
+        async for item in self._pages(f"{API}/images"):
+            yield item
+
+    async def _pages(self, path: str) -> AsyncIterator[dict[str, Any]]:
         cursor: str | None = None
         while True:
             params: dict[str, Any] = {"limit": PAGE_SIZE}
             if cursor:
                 params["cursor"] = cursor
-            response = await self._request(
-                "GET", f"{API}/images", params=params, headers=self._auth()
-            )
+            response = await self._request("GET", path, params=params, headers=self._auth())
             self._raise_unexpected(response, "listing images")
             page = response.json()
             for item in page["items"]:

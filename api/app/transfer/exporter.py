@@ -6,9 +6,13 @@ Layout of an export::
     DIR/images/<id>.<ext>        the original bytes, exactly as served by /f/<id>.<ext>
 
 Each manifest entry: id, title, description, tags, ocr_text, sha256, mime_type,
-created_at and file (the path relative to DIR). An export can be resumed: a file
-already there with the right sha256 is not downloaded again. Every download is
-checked against the sha256 the server reports.
+size_bytes, width, height, created_at, updated_at and file (the path relative to
+DIR); with the owner's credentials also share_count and phash (version 2, read
+from the owner-only `/api/v1/backup/images`). `reactbin restore DIR` brings it
+all back with the same ids; every later release reads versions 1 and 2 (see
+docs/deploy.md). An export can be resumed: a file already there with the right
+sha256 is not downloaded again. Every download is checked against the sha256
+the server reports.
 """
 
 from __future__ import annotations
@@ -31,9 +35,11 @@ from app.transfer.client import Gone, ReactbinClient, TransferError
 from app.transfer.importer import Problem
 from app.transfer.sources import MANIFEST_FORMAT, MANIFEST_NAME
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 FILES_DIR = "images"
 MANIFEST_FIELDS = ("id", "title", "description", "tags", "ocr_text", "sha256", "mime_type")
+# Present when the server said (the owner's listing has them all).
+OPTIONAL_FIELDS = ("size_bytes", "width", "height", "updated_at", "share_count", "phash")
 
 
 @dataclass
@@ -64,6 +70,7 @@ def _sha256_of(path: Path) -> str | None:
 def manifest_entry(image: dict[str, Any]) -> dict[str, Any]:
     entry = {name: image.get(name) for name in MANIFEST_FIELDS}
     entry["created_at"] = image.get("created_at")
+    entry.update({name: image[name] for name in OPTIONAL_FIELDS if name in image})
     entry["file"] = f"{FILES_DIR}/{file_name(image)}"
     return entry
 
@@ -83,6 +90,9 @@ def _write_manifest(folder: Path, server: str, entries: list[dict[str, Any]]) ->
 
 
 async def list_images(api: ReactbinClient) -> list[dict[str, Any]]:
+    """Logged in as the owner: every field a restore needs; else the public ones."""
+    if api.authenticated:
+        return [image async for image in api.backup_images()]
     return [image async for image in api.images()]
 
 

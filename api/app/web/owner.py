@@ -27,7 +27,8 @@ from app.errors import Duplicate, ReactbinError
 from app.images import service
 from app.images.receive import receive_image_upload
 from app.images.schemas import ImageUpdate
-from app.images.upload import upload_image
+from app.images.trash import service as trash_service
+from app.images.upload import upload_image, upload_or_restore
 from app.web.forms import read_form
 from app.web.pages import (
     CsrfRefused,
@@ -171,12 +172,13 @@ async def upload(
         received.fields["tags"] = typed_tags(",".join(received.fields.get("tags", [])))
         queue = request.app.state.queue
         if wants_json(request):
-            image = await upload_image(db, storage, settings, received, queue)
+            image, restored = await upload_or_restore(db, storage, settings, received, queue)
             body = service.to_read(image, settings.api_base_url).model_dump(mode="json")
             alike = [d.model_dump() for d in await service.near_duplicates(db, image)]
-            return JSONResponse(
-                {**body, "page_url": f"/i/{image.id}", "near_duplicates": alike}, status_code=201
-            )
+            body |= {"page_url": f"/i/{image.id}", "near_duplicates": alike}
+            if restored:  # the same bytes were in the trash: that image is back
+                return JSONResponse({**body, "restored_from_trash": True}, status_code=200)
+            return JSONResponse(body, status_code=201)
         try:
             image = await upload_image(db, storage, settings, received, queue)
         except ReactbinError as exc:
@@ -208,7 +210,15 @@ async def edit_page(
         "tags": ", ".join(image.tags),
         "ocr_text": image.ocr_text or "",
     }
-    return render(request, session, "edit.html", image=image, values=values, errors=[])
+    return render(
+        request,
+        session,
+        "edit.html",
+        image=image,
+        values=values,
+        errors=[],
+        trash_days=settings.trash_days,
+    )
 
 
 @router.post("/i/{image_id}/edit")
@@ -228,16 +238,30 @@ async def edit(
     except ValidationError as exc:
         image = service.to_read(await service.get_image(db, image_id), settings.api_base_url)
         errors = [str(error["msg"]).removeprefix("Value error, ") for error in exc.errors()]
-        return render(request, session, "edit.html", 422, image=image, values=values, errors=errors)
+        return render(
+            request,
+            session,
+            "edit.html",
+            422,
+            image=image,
+            values=values,
+            errors=errors,
+            trash_days=settings.trash_days,
+        )
     await service.update_image(db, image_id, update)
     return RedirectResponse(f"/i/{image_id}?saved", status_code=303)
 
 
 @router.post("/i/{image_id}/delete")
 async def delete(
-    image_id: str, request: Request, session: OwnerDep, db: DbDep, storage: StorageDep
+    image_id: str,
+    request: Request,
+    session: OwnerDep,
+    db: DbDep,
+    storage: StorageDep,
+    settings: SettingsDep,
 ) -> Response:
     form = await read_form(request)
     check_csrf(request, session, form.get(CSRF_FIELD))
-    await service.delete_image(db, storage, image_id)
+    await trash_service.discard_image(db, storage, settings, image_id)
     return RedirectResponse("/?deleted", status_code=303)

@@ -9,13 +9,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from app.errors import NotFound
-from app.web import owner, visitor
+from app.web import owner, trash, visitor
 from app.web.pages import ASSETS
 
 router = APIRouter(include_in_schema=False)
 router.include_router(visitor.router)
 router.include_router(visitor.oembed_router)
 router.include_router(owner.router)
+router.include_router(trash.router)
 
 
 @router.api_route("/static/{name}", methods=["GET", "HEAD"])

@@ -8,6 +8,7 @@ from urllib.parse import urlencode, urlsplit
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
+from app.config import Settings
 from app.dependencies import CursorDep, SettingsDep
 from app.dependencies import SessionDep as DbDep
 from app.errors import NotFound, Unprocessable
@@ -16,10 +17,13 @@ from app.images import service
 from app.images.schemas import FieldError, normalize_tag
 from app.imaging.sizing import fit
 from app.imaging.thumbnails import thumbnail_size
+from app.pagination import CursorCodec
+from app.readcache.store import ResponseCache
 from app.renditions.formats import rendition_path
 from app.renditions.repository import renditions_for
 from app.search import service as search_service
 from app.tags import repository as tags_repository
+from app.tags.prefix import clean_tag_prefix
 from app.web.pages import PageRoute, SessionDep, render
 from app.web.views import Card, Detail
 
@@ -49,6 +53,36 @@ def gallery_url(q: str, tags: list[str], cursor: str | None = None) -> str:
     return "/?" + urlencode(params) if params else "/"
 
 
+# What a gallery page shows from the library: its cards, the cursor of the next
+# page and the tag chips (name, count). A page carries its visitor's session (its
+# CSRF token, the owner's controls), so the page is not kept; this is, in the
+# response cache beside the JSON answers, emptied with them on every change to
+# the library (app/readcache).
+GalleryData = tuple[tuple[Card, ...], str | None, tuple[tuple[str, int], ...]]
+
+
+async def _gallery_data(
+    db: DbDep,
+    codec: CursorCodec,
+    settings: Settings,
+    q: str,
+    tags: list[str],
+    cursor: str | None,
+) -> GalleryData:
+    images, next_cursor = await search_service.list_images(
+        db, codec, tags=tags, limit=PAGE_SIZE, cursor=cursor, query=q or None
+    )
+    cards = tuple(Card.of(service.to_read(image, settings.api_base_url)) for image in images)
+    counts = await tags_repository.tag_counts(db, prefix=None, limit=CHIP_COUNT)
+    return cards, next_cursor, tuple(counts)
+
+
+def _size(data: GalleryData) -> int:
+    """Roughly the memory it holds, for the cache's budget."""
+    cards, _, counts = data
+    return sum(300 + len(c.title) + len(c.alt) for c in cards) + 100 * len(counts)
+
+
 @router.get("/")
 async def gallery(
     request: Request,
@@ -61,19 +95,25 @@ async def gallery(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response:
     q, tags = q.strip(), clean_tag_filter(tags)
-    images, next_cursor = await search_service.list_images(
-        db, codec, tags=tags, limit=PAGE_SIZE, cursor=cursor, query=q or None
-    )
-    cards = [Card.of(service.to_read(image, settings.api_base_url)) for image in images]
+    key = urlencode([("q", q), *(("tag", tag) for tag in tags), ("c", cursor or "")]).encode()
+    cache: ResponseCache = request.app.state.response_cache
+    fresh = "no-cache" in request.headers.get("cache-control", "")
+    data: GalleryData | None = None if fresh else cache.get_data("gallery", key)
+    hit = data is not None
+    if data is None:
+        generation = cache.generation
+        data = await _gallery_data(db, codec, settings, q, tags, cursor)
+        cache.put_data("gallery", key, data, _size(data), generation)
+    cards, next_cursor, counts = data
     chips = [
         {"name": name, "count": count, "url": gallery_url(q, [*tags, name])}
-        for name, count in await tags_repository.tag_counts(db, prefix=None, limit=CHIP_COUNT)
+        for name, count in counts
         if name not in tags
     ]
     active = [
         {"name": name, "url": gallery_url(q, [t for t in tags if t != name])} for name in tags
     ]
-    return render(
+    page = render(
         request,
         session,
         "gallery.html",
@@ -87,6 +127,9 @@ async def gallery(
         paged=cursor is not None,
         deleted="deleted" in request.query_params,
     )
+    if cache.live:  # as the JSON routes say it: were the library's data in memory?
+        page.headers["X-Cache"] = "HIT" if hit else "MISS"
+    return page
 
 
 @router.get("/i/{image_id}")
@@ -125,7 +168,7 @@ async def tags_page(
     db: DbDep,
     prefix: Annotated[str, Query(max_length=50)] = "",
 ) -> Response:
-    normalized = " ".join(prefix.split()).lower()
+    normalized = clean_tag_prefix(prefix) or ""
     rows = await tags_repository.tag_counts(db, prefix=normalized or None, limit=TAGS_PAGE_LIMIT)
     tags = [{"name": name, "count": count, "url": gallery_url("", [name])} for name, count in rows]
     return render(

@@ -121,6 +121,10 @@ class Library:
     def clean_up(self) -> None:
         for image_id in self.ids() - self.before:
             self.http.delete(f"/api/v1/images/{image_id}")
+        # And out of the trash: a later test may upload the same bytes afresh.
+        trashed = self.http.get("/api/v1/trash", params={"limit": 100}).json()["items"]
+        for item in trashed:
+            self.http.delete(f"/api/v1/trash/{item['id']}")
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,7 +83,9 @@ def _reactbin() -> str:
     return found
 
 
-def wait_ready(base_url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def wait_ready(base_url: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    # Start-up takes 2-4 s on a quiet machine; the bound is generous because a loaded
+    # one (other test runs on two cores) took over 30 s, and a slow start is no bug here.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -106,8 +109,9 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+@contextmanager
+def running_server(tmp_path_factory: pytest.TempPathFactory, **extra_env: str) -> Iterator[Server]:
+    """`reactbin serve` on its own database and bucket, stopped and dropped afterwards."""
     missing = [name for name in REQUIRED if not os.environ.get(name)]
     assert not missing, f"e2e tests need {missing} (run them through `make test`)"
     base_db = os.environ["TEST_DATABASE_URL"]
@@ -129,6 +133,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "LOG_FORMAT": "json",
+        **extra_env,
     }
     env.pop("TEST_DATABASE_URL", None)
     subprocess.run([_reactbin(), "migrate"], env=env, check=True, capture_output=True, timeout=60)
@@ -138,9 +143,22 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             [_reactbin(), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
         )
     try:
-        wait_ready(env["API_BASE_URL"], process)
+        try:
+            # Generous: on a loaded 2-core machine start-up (imports, migrations check,
+            # the storage probe) has taken over 30 s.
+            wait_ready(env["API_BASE_URL"], process, timeout=90)
+        except RuntimeError as exc:
+            raise RuntimeError(
+                f"{exc}; its log ends with:\n{log_path.read_text()[-3000:]}"
+            ) from None
         yield Server(env["API_BASE_URL"], "owner", password, env, log_path)
     finally:
         stop(process)
         asyncio.run(_bucket("delete", bucket))
         asyncio.run(_admin(base_db, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with running_server(tmp_path_factory) as started:
+        yield started

@@ -98,17 +98,51 @@ def test_owner_uploads_three_files_edits_tags_and_deletes_one(
         )
         assert library.get(ids[1]).json()["tags"] == ["e2e-batch", "negative"]
 
-        # Delete the third, after confirming.
+        # Delete the third, after confirming: it goes to the trash, restorable for 30 days.
         page.goto(f"/i/{ids[2]}/edit")
-        expect(page.get_by_role("button", name="Delete permanently")).to_be_hidden()
+        expect(page.get_by_role("button", name="Move to trash")).to_be_hidden()
         page.get_by_text("Delete this image…").click()
-        page.get_by_role("button", name="Delete permanently").click()
+        expect(page.get_by_text("it can be restored for 30 days")).to_be_visible()
+        page.get_by_role("button", name="Move to trash").click()
         page.wait_for_url(f"{server.base_url}/?deleted")
         expect(page.get_by_text("The image was deleted.")).to_be_visible()
         assert library.get(ids[2]).status_code == 404
         assert library.get(ids[0]).status_code == 200
+        _restore_then_delete_forever(page, server, library, ids[2])
     finally:
         context.close()
+
+
+def _restore_then_delete_forever(
+    page: Page, server: Server, library: Library, image_id: str
+) -> None:
+    """The trash page: Restore brings the image back with its id; Delete forever ends it."""
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Trash").click()
+    page.wait_for_url(f"{server.base_url}/trash")
+    row = page.locator(f".trash-item[data-id='{image_id}']")
+    expect(row.locator(".title")).to_have_text("maybe")
+    # Its thumbnail is still in the bucket, shown to the owner only.
+    expect(row.get_by_role("img")).not_to_have_js_property("naturalWidth", 0)
+    row.get_by_role("button", name="Restore maybe").click()
+    page.wait_for_url(f"{server.base_url}/trash?restored={image_id}")
+    expect(page.get_by_role("status")).to_contain_text("back in the library")
+    assert library.get(image_id).json()["title"] == "maybe"
+    page.get_by_role("link", name="open it").click()
+    page.wait_for_url(f"{server.base_url}/i/{image_id}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("maybe")
+
+    page.goto(f"/i/{image_id}/edit")
+    page.get_by_text("Delete this image…").click()
+    page.get_by_role("button", name="Move to trash").click()
+    page.wait_for_url(f"{server.base_url}/?deleted")
+    page.goto("/trash")
+    page.locator(f".trash-item[data-id='{image_id}']").get_by_role(
+        "button", name="Delete maybe forever"
+    ).click()
+    page.wait_for_url(f"{server.base_url}/trash?purged")
+    expect(page.get_by_role("status")).to_contain_text("deleted for good")
+    expect(page.locator(f".trash-item[data-id='{image_id}']")).to_have_count(0)
+    assert library.http.post(f"/api/v1/trash/{image_id}/restore").status_code == 404
 
 
 def test_owner_pastes_and_drops_files(chromium: Browser, server: Server, library: Library) -> None:
@@ -162,7 +196,7 @@ def test_owner_without_javascript(chromium: Browser, server: Server, library: Li
 
         page.get_by_role("link", name="Edit").click()
         page.get_by_text("Delete this image…").click()
-        page.get_by_role("button", name="Delete permanently").click()
+        page.get_by_role("button", name="Move to trash").click()
         page.wait_for_url(f"{server.base_url}/?deleted")
         assert library.get(image_id).status_code == 404
 

@@ -50,6 +50,7 @@ def _wipe(server: Server) -> None:
         while items := http.get("/api/v1/images", params={"limit": 100}).json()["items"]:
             for item in items:
                 http.delete(f"/api/v1/images/{item['id']}", headers=auth)
+                http.delete(f"/api/v1/trash/{item['id']}", headers=auth)
 
 
 def test_import_resume_and_export_from_the_command_line(server: Server, tmp_path: Path) -> None:

@@ -114,6 +114,8 @@ async def test_a_hundred_parallel_uploads_and_deletes_leave_database_and_bucket_
         assert (await authed_client.get(f"/api/v1/images/{image['id']}")).status_code == 404
         assert (await authed_client.get(image["url"])).status_code == 404
 
+    for image in doomed:  # deleted images wait in the trash, objects and all, until purged
+        assert (await authed_client.delete(f"/api/v1/trash/{image['id']}")).status_code == 204
     kept = {image["id"] for image in created.values()} | {winner["id"]}
     assert sorted(await all_listed_ids(authed_client)) == sorted(kept)
     await assert_database_and_bucket_agree(app, state, kept)

@@ -180,7 +180,7 @@ async def test_patch_unknown_is_404_and_anonymous_is_401(
     assert (await client.get(f"/api/v1/images/{image['id']}")).json()["title"] == "mine"
 
 
-async def test_delete_removes_row_and_every_object(
+async def test_delete_then_purge_removes_row_and_every_object(
     client: httpx.AsyncClient, authed_client: httpx.AsyncClient, state: State
 ) -> None:
     keep = await create_image(authed_client, png_bytes(1), tags="dog")
@@ -190,6 +190,8 @@ async def test_delete_removes_row_and_every_object(
     assert response.status_code == 204
     assert (await client.get(f"/api/v1/images/{gone['id']}")).status_code == 404
     assert (await client.get(f"/f/{gone['id']}.png")).status_code == 404
+    assert len(await state.object_keys()) == 4  # in the trash, objects kept
+    assert (await authed_client.delete(f"/api/v1/trash/{gone['id']}")).status_code == 204
     assert all(not key.startswith(f"images/{gone['id']}/") for key in await state.object_keys())
     assert len(await state.object_keys()) == 2
     assert (await client.get(f"/api/v1/images/{keep['id']}")).status_code == 200

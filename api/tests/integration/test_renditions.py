@@ -117,7 +117,9 @@ async def test_a_rendition_is_served_like_the_original(
     image = await create_image(authed_client, _moving_gif(size=(300, 120)))
     await _work_off_the_queue(app)
     row = (await _rows(app, image["id"]))["tinygif"]
-    url = f"/f/{image['id']}/tinygif.gif"
+    [result] = (await client.get("/v2/posts", params={"ids": image["id"]})).json()["results"]
+    url = result["media_formats"]["tinygif"]["url"]  # this build's URL: `?v=` its version
+    assert url.startswith(f"http://testserver/f/{image['id']}/tinygif.gif?v=")
     response = await client.get(url)
     assert response.status_code == 200
     body = response.content
@@ -128,6 +130,10 @@ async def test_a_rendition_is_served_like_the_original(
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["content-security-policy"] == "default-src 'none'; sandbox"
     assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+    # Any other URL of it (no or an old `?v=`) is the same bytes, revalidated on each use.
+    plain = await client.get(f"/f/{image['id']}/tinygif.gif")
+    assert plain.content == body
+    assert plain.headers["cache-control"] == "public, no-cache"
     assert response.headers["accept-ranges"] == "bytes"
     etag = response.headers["etag"]
     assert etag.startswith('"')
@@ -175,8 +181,10 @@ async def test_deleting_an_image_deletes_its_renditions(
     await _work_off_the_queue(app)
     assert len(await state.object_keys()) > len(FORMATS) // 2
     assert (await authed_client.delete(f"/api/v1/images/{image['id']}")).status_code == 204
-    assert await state.object_keys() == []
     assert await state.row_count("renditions") == 0
+    assert len(await state.object_keys()) > len(FORMATS) // 2  # kept while in the trash
+    assert (await authed_client.delete(f"/api/v1/trash/{image['id']}")).status_code == 204
+    assert await state.object_keys() == []
 
 
 async def test_a_job_for_a_deleted_image_leaves_nothing(
@@ -184,6 +192,7 @@ async def test_a_job_for_a_deleted_image_leaves_nothing(
 ) -> None:
     image = await create_image(authed_client, _moving_gif())
     assert (await authed_client.delete(f"/api/v1/images/{image['id']}")).status_code == 204
+    assert (await authed_client.delete(f"/api/v1/trash/{image['id']}")).status_code == 204
     await _work_off_the_queue(app)
     assert await state.object_keys() == []
     assert await _jobs_not_succeeded(app) == 0
@@ -192,7 +201,7 @@ async def test_a_job_for_a_deleted_image_leaves_nothing(
 async def test_an_image_deleted_while_its_renditions_are_made(
     app: FastAPI, authed_client: httpx.AsyncClient, state: State, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await create_image(authed_client, _moving_gif())
+    image = await create_image(authed_client, _moving_gif())
     forget_old = rendition_job._forget_old
 
     async def delete_then_forget(resources: WorkerResources, image_id: str) -> list[str]:
@@ -203,7 +212,9 @@ async def test_an_image_deleted_while_its_renditions_are_made(
 
     monkeypatch.setattr(rendition_job, "_forget_old", delete_then_forget)
     await _work_off_the_queue(app)
-    assert await state.object_keys() == []  # what the job wrote was deleted again
+    # What the job wrote was deleted again; the trash keeps the original and thumbnail.
+    expected = [f"images/{image['id']}/original.gif", f"images/{image['id']}/thumbnail.webp"]
+    assert sorted(await state.object_keys()) == expected
     assert await state.row_count("renditions") == 0
 
 
@@ -268,6 +279,11 @@ async def test_a_rendition_object_without_a_row_is_an_orphan(
     assert sorted(await _rows(app, image["id"])) == sorted(STILL_FORMATS)
 
 
+async def _nanomp4_url(client: httpx.AsyncClient, image_id: str) -> str:
+    [result] = (await client.get("/v2/posts", params={"ids": image_id})).json()["results"]
+    return str(result["media_formats"]["nanomp4"]["url"])
+
+
 def _reactbin(*args: str) -> subprocess.CompletedProcess[str]:
     command = [str(Path(sys.executable).parent / "reactbin"), *args]
     return subprocess.run(command, capture_output=True, text=True, env=os.environ, check=False)
@@ -284,12 +300,18 @@ async def test_the_renditions_command_builds_pending_images(
     assert built.returncode == 0, built.stderr
     assert "1 made" in built.stdout
     first = (await client.get(f"/f/{image['id']}/nanomp4.mp4")).headers["etag"]
+    first_url = await _nanomp4_url(client, image["id"])
     assert _reactbin("renditions", "--now").stdout.strip() == "Renditions: nothing to do."
     rebuilt = _reactbin("renditions", "--all", "--now")
     assert "1 made" in rebuilt.stdout
     again = await client.get(f"/f/{image['id']}/nanomp4.mp4")
     assert again.status_code == 200
     assert again.headers["etag"] != first  # a rebuild is new bytes to a cache
+    # ...and a new URL in every answer, so no cache can hold on to the old bytes.
+    new_url = await _nanomp4_url(client, image["id"])
+    assert new_url != first_url
+    assert (await client.get(new_url)).headers["cache-control"].endswith("immutable")
+    assert (await client.get(first_url)).headers["cache-control"] == "public, no-cache"
     assert sorted(await _rows(app, image["id"])) == sorted(FORMATS)
 
 

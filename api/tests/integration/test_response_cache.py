@@ -248,3 +248,26 @@ async def test_without_a_cache_every_answer_is_fresh(
                 assert response.status_code == 200
                 assert "x-cache" not in response.headers
         assert not uncached.state.response_cache.live
+
+
+async def test_the_gallery_search_keeps_its_data_not_its_page(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    authed_client: httpx.AsyncClient,
+    outside: asyncpg.Connection,
+) -> None:
+    image = await create_image(authed_client, png_bytes(5), title="slow clap", tags="clap")
+    await _ready(app, outside)
+    first = await client.get("/", params={"q": "clap"})
+    again = await client.get("/", params={"q": "clap"})
+    assert (first.headers["x-cache"], again.headers["x-cache"]) == ("MISS", "HIT")
+    assert "slow clap" in again.text
+    fresh = await client.get("/", params={"q": "clap"}, headers={"Cache-Control": "no-cache"})
+    assert fresh.headers["x-cache"] == "MISS"
+
+    await outside.execute("UPDATE images SET title = 'slower clap' WHERE id = $1", image["id"])
+
+    async def edited() -> bool:
+        return "slower clap" in (await client.get("/", params={"q": "clap"})).text
+
+    await _eventually(edited)

@@ -83,9 +83,10 @@ async def test_export_wipe_import_restores_everything(
         again = await export_library(api, export, await list_images(api))
     assert (again.downloaded, again.reused) == (0, 4)
 
-    for image in before:
+    for image in before:  # deleted for good (through the trash): a wiped library
         response = await authed_client.delete(f"/api/v1/images/{image['id']}")
         assert response.status_code == 204
+        assert (await authed_client.delete(f"/api/v1/trash/{image['id']}")).status_code == 204
     assert await state.row_count() == 0
 
     async with owner_client(app, settings) as api:

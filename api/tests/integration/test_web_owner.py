@@ -204,16 +204,29 @@ async def test_edit_of_an_unknown_image_is_404(owner_web: httpx.AsyncClient) -> 
 async def test_delete_with_confirmation(
     owner_web: httpx.AsyncClient, authed_client: httpx.AsyncClient, state: State
 ) -> None:
-    image = await create_image(authed_client)
+    image = await create_image(authed_client, title="to the bin")
     page = await owner_web.get(f"/i/{image['id']}/edit")
-    assert "Delete permanently" in page.text
-    response = await owner_web.post(
-        f"/i/{image['id']}/delete", data={"csrf_token": csrf_of(page.text)}
-    )
+    assert "it can be restored for 30 days" in page.text
+    token = csrf_of(page.text)
+    response = await owner_web.post(f"/i/{image['id']}/delete", data={"csrf_token": token})
     assert response.status_code == 303
     assert response.headers["location"] == "/?deleted"
     assert "The image was deleted." in (await owner_web.get("/?deleted")).text
     assert (await owner_web.get(f"/i/{image['id']}")).status_code == 404
+
+    trash = await owner_web.get("/trash")
+    assert trash.status_code == 200
+    assert "to the bin" in trash.text
+    assert (await owner_web.get(f"/trash/{image['id']}/thumbnail")).status_code == 200
+    restore = await owner_web.post(f"/trash/{image['id']}/restore", data={"csrf_token": token})
+    assert restore.status_code == 303
+    assert (await owner_web.get(f"/i/{image['id']}")).status_code == 200
+
+    await owner_web.post(f"/i/{image['id']}/delete", data={"csrf_token": token})
+    assert (await owner_web.post(f"/trash/{image['id']}/delete", data={})).status_code == 403
+    purge = await owner_web.post(f"/trash/{image['id']}/delete", data={"csrf_token": token})
+    assert purge.status_code == 303
+    assert "The trash is empty." in (await owner_web.get("/trash")).text
     await state.assert_nothing_stored()
 
 

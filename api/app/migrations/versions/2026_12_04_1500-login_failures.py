@@ -2,7 +2,7 @@
 search words inserted in order (no deadlock between two processes adding new words)
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-04 15:00:00+00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

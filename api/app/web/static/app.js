@@ -364,6 +364,8 @@
               item.result.append(" Looks like an image already in the library: ",
                 el("a", { href: "/i/" + alike[0].id, text: "compare" }), ".");
             }
+          } else if (xhr.status === 200 && body.restored_from_trash) {
+            finish(item, "done", "It was in the trash: restored.", { href: body.page_url, text: "Open “" + body.title + "”" });
           } else if (xhr.status === 409 && body.id) {
             finish(item, "dup", "Already in the library.", { href: "/i/" + body.id, text: "Open the existing image" });
           } else if (xhr.status === 401) {

@@ -1,0 +1,1 @@
+"""The trash: deleted images kept (row snapshot and objects) until restored or purged."""

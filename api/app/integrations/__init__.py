@@ -1,0 +1,1 @@
+"""`/reaction <words>` in stock Slack, Mattermost and Discord (docs/chat-apps.md)."""
