@@ -7,6 +7,8 @@
 #   make lint / make fmt   ruff (check, format), mypy and the import contracts (lint-imports)
 #   make fuzz              Schemathesis against /openapi.json, many examples (FUZZ_EXAMPLES, FUZZ_SEED)
 #   make bench             the quick benchmark
+#   make test-cluster      two servers + two workers behind nginx: failover, restarts, faults
+#   make soak              30 minutes of steady mixed load through the cluster (SOAK_ARGS)
 #   make clean             caches and build output (make distclean also removes the venv)
 #
 # Variables: PYTHON (the interpreter the venv is made from, default python3), VENV
@@ -26,12 +28,14 @@ STAMP := $(VENV_ABS)/.reactbin-installed
 TESTS ?= tests/unit tests/integration tests/e2e
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+SOAK_ARGS ?= --minutes 30 --throughput
 FUZZ_EXAMPLES ?= 200
 FUZZ_SEED ?= 15
 LINT_PATHS := api scripts $(wildcard bench)
 COMPOSE ?= docker compose
 
-.PHONY: help venv system-deps run test test-unit test-integration fuzz lint fmt bench clean distclean
+.PHONY: help venv system-deps run test test-unit test-integration fuzz lint fmt bench clean distclean \
+	test-cluster soak
 
 help:
 	@sed -n 's/^#   make /  make /p' $(firstword $(MAKEFILE_LIST))
@@ -67,6 +71,16 @@ fuzz: venv system-deps
 	cd api && REACTBIN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) REACTBIN_FUZZ_SEED=$(FUZZ_SEED) exec $(VPY) \
 		../scripts/testenv.py -- $(VPY) -m pytest tests/e2e/test_contract.py -v $(PYTEST_ARGS)
 
+# The cluster rig (scripts/cluster.py): the services of `make test`, two `reactbin serve`,
+# two `reactbin worker` and nginx (apt, only when missing), all on loopback ports.
+test-cluster: venv system-deps
+	@bash scripts/ensure-system-deps.sh nginx
+	cd api && exec $(VPY) ../scripts/testenv.py -- $(VPY) -m pytest tests/cluster -v $(PYTEST_ARGS)
+
+soak: venv system-deps
+	@bash scripts/ensure-system-deps.sh nginx
+	exec $(VPY) bench/soak.py $(SOAK_ARGS)
+
 test-unit: venv
 	cd api && $(VPY) -m pytest tests/unit/ -v $(PYTEST_ARGS)
 
@@ -79,7 +93,7 @@ lint: venv
 	$(VENV_ABS)/bin/ruff check $(LINT_PATHS)
 	$(VENV_ABS)/bin/ruff format --check $(LINT_PATHS)
 	cd api && $(VENV_ABS)/bin/mypy
-	cd api && $(VENV_ABS)/bin/mypy ../scripts/testenv.py
+	cd api && $(VENV_ABS)/bin/mypy ../scripts/testenv.py ../scripts/cluster.py ../scripts/mixedload.py
 	cd api && $(VENV_ABS)/bin/lint-imports
 
 fmt: venv

@@ -8,7 +8,7 @@ import contextlib
 import signal
 import sys
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -87,11 +87,20 @@ async def _preflight(settings: Settings) -> Settings:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (env HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind (env PORT).")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Server processes sharing the port (needs DATABASE_URL).")
+    ] = 1,
 ) -> None:
     """Run the web server. With no DATABASE_URL it starts an embedded PostgreSQL."""
     import uvicorn
 
-    settings = asyncio.run(_preflight(_settings(host=host, port=port)))
+    settings = _settings(host=host, port=port)
+    if workers > 1 and settings.embedded_database:
+        raise _fail(
+            "--workers needs DATABASE_URL: the embedded PostgreSQL serves one process; "
+            "run `reactbin serve` without --workers, or set DATABASE_URL"
+        )
+    settings = asyncio.run(_preflight(settings))
     secrets = resolve_auth_secrets(settings)
     url = f"http://{settings.host}:{settings.port}"
     out.print(f"reactbin is running at [bold]{url}[/bold]  (API docs: {url}/docs)", highlight=False)
@@ -103,20 +112,37 @@ def serve(
             "Set OWNER_PASSWORD to choose your own.",
             highlight=False,
         )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "proxy_headers": True,
+        "log_level": "warning",
+        # uvicorn's own lines go through our handler: JSON like the rest (app/logging.py).
+        "log_config": None,
+        # In-flight uploads get this long to finish after SIGTERM.
+        "timeout_graceful_shutdown": 30,
+    }
+    if workers > 1:
+        _serve_processes(settings, workers, options)
+        return
     # uvicorn re-raises SIGTERM after its graceful shutdown; turning it into
     # SystemExit lets exit handlers run, which stop the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        proxy_headers=True,
-        log_level="warning",
-        # uvicorn's own lines go through our handler: JSON like the rest (app/logging.py).
-        log_config=None,
-        # In-flight uploads get this long to finish after SIGTERM.
-        timeout_graceful_shutdown=30,
+    uvicorn.run(create_app(settings), **options)
+
+
+def _serve_processes(settings: Settings, workers: int, options: dict[str, Any]) -> None:
+    """uvicorn's supervisor: N processes accept on one socket; each builds its app from
+    the environment, so what the command line chose goes there first. SIGTERM drains
+    them all (in-flight requests finish); a process that dies is replaced."""
+    import os
+
+    import uvicorn
+
+    os.environ.update(
+        {"HOST": settings.host, "PORT": str(settings.port), "API_BASE_URL": settings.api_base_url}
     )
+    uvicorn.run("app.main:create_app", factory=True, workers=workers, **options)
 
 
 @cli.command()

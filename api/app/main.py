@@ -69,8 +69,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     secrets = await anyio.to_thread.run_sync(resolve_auth_secrets, settings)
     app.state.auth_secrets = secrets
     app.state.cursor_codec = CursorCodec(secrets.jwt_secret)
-    app.state.login_limiter = LoginRateLimiter()
     app.state.engine = create_engine(settings.database_url)
+    app.state.login_limiter = LoginRateLimiter(app.state.engine)
     cache: ResponseCache = app.state.response_cache
     app.state.sessionmaker = create_sessionmaker(app.state.engine, after_commit=cache.clear)
     app.state.read_sessionmaker = create_read_sessionmaker(app.state.engine)

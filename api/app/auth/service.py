@@ -27,7 +27,8 @@ async def authenticate(
     """Check `client`'s failed-login limit and the credentials; return the owner's token
     version. Raises TooManyRequests (with Retry-After) or Unauthorized; never logs the
     password."""
-    if (wait := limiter.retry_after(client)) is not None:
+    attempt, wait = await limiter.attempt(client)
+    if attempt is None:
         raise TooManyRequests(
             f"Too many failed logins; try again in {wait} seconds.",
             headers={"Retry-After": str(wait)},
@@ -41,9 +42,9 @@ async def authenticate(
             owner_hash=secrets.owner_password_hash,
         )
     )
-    if not valid:
-        limiter.record_failure(client)
+    if not valid:  # the attempt's row stays: it counts as a failure
         log.warning("auth.login_failed", client=client, username_length=len(username))
         raise Unauthorized("Incorrect username or password.")
+    await limiter.succeeded(attempt)
     log.info("auth.login", client=client)
     return await repository.token_version(session, secrets.owner_username)

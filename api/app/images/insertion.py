@@ -9,6 +9,7 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.images.rows import NEW_IMAGE_COLUMNS, NewImage
+from app.tags.locks import lock_tags
 
 _NEW_IMAGE_COLUMNS = [*NEW_IMAGE_COLUMNS, "tags_text"]
 
@@ -35,7 +36,7 @@ def insert_image_sql(columns: Sequence[str]) -> TextClause:
         " SELECT tags.id, tags.name FROM tags JOIN given USING (name)"
         "), added AS ("
         " INSERT INTO tags (name) SELECT name FROM given"
-        " WHERE name NOT IN (SELECT name FROM known)"
+        " WHERE name NOT IN (SELECT name FROM known) ORDER BY name"  # see app/tags/locks.py
         " ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id, name"
         "), links AS ("
         " INSERT INTO image_tags (image_id, tag_id, position)"
@@ -55,6 +56,7 @@ async def insert_image(
     """Insert an uploaded image with its tags (in order); its (created_at, updated_at).
 
     Raises IntegrityError when an image with the same sha256 exists."""
+    await lock_tags(session, tags, None)  # a round trip only when the upload has tags
     params = {name: getattr(image, name) for name in NEW_IMAGE_COLUMNS}
     params.update(tags=list(tags), tags_text=" ".join(tags))
     created_at, updated_at = (await session.execute(_INSERT_IMAGE_SQL, params)).one()

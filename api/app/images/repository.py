@@ -31,6 +31,7 @@ from app import rawsql
 from app.images.models import Image, ImageTag
 from app.images.rows import RECORD_COLUMN_NAMES, ImageRecord
 from app.tags import repository as tags
+from app.tags.locks import lock_tags
 from app.tags.models import Tag
 
 # Two hashes this close share one of the seven bands of reactbin_phash_bands().
@@ -178,6 +179,7 @@ async def random_one(session: AsyncSession, *, tags: Sequence[str], draw: float)
 
 async def set_tags(session: AsyncSession, image: Image, names: Sequence[str]) -> None:
     """Replace the image's tags, keeping the given order."""
+    await lock_tags(session, names, image.id)
     ids = await tags.ensure_tags(session, names)
     image.tags_text = " ".join(names)
     await session.execute(delete(ImageTag).where(ImageTag.image_id == image.id))
@@ -193,6 +195,7 @@ async def set_tags(session: AsyncSession, image: Image, names: Sequence[str]) ->
 
 
 async def delete_image(session: AsyncSession, image_id: str) -> bool:
+    await lock_tags(session, (), image_id)  # the cascade to image_tags updates their counts
     result = await session.execute(delete(Image).where(Image.id == image_id).returning(Image.id))
     return result.scalar_one_or_none() is not None
 

@@ -9,10 +9,13 @@ the code each runs is registered by `app/tasks.py`, where the app is assembled.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
 import procrastinate
+import structlog
 from procrastinate.jobs import JobDeferrer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,6 +30,16 @@ MAKE_RENDITIONS = "make_renditions"
 PURGE_TRASH = "purge_trash"
 # Every hour at :17 (off the hour, when other cron jobs run), any worker may take it.
 PURGE_TRASH_CRON = "17 * * * *"
+
+# A worker writes a heartbeat every HEARTBEAT_SECONDS; one silent for STALLED_AFTER_SECONDS
+# is dead (killed, its machine gone) and its jobs in hand are queued again, by any
+# worker, at most RECOVER_EVERY_SECONDS later. Every job is safe to run again: it
+# rewrites the same rows and objects from the same original.
+HEARTBEAT_SECONDS = 5.0
+STALLED_AFTER_SECONDS = 20.0
+RECOVER_EVERY_SECONDS = 5.0
+
+log = structlog.get_logger()
 
 
 @dataclass(frozen=True)
@@ -95,5 +108,35 @@ async def run_worker(
         "additional_context": {"resources": resources},
         "delete_jobs": "successful",
         "listen_notify": wait,
+        "update_heartbeat_interval": HEARTBEAT_SECONDS,
+        "stalled_worker_timeout": STALLED_AFTER_SECONDS,
     }
-    await queue.run_worker_async(**options)
+    if not wait:
+        await queue.run_worker_async(**options)
+        return
+    recovery = asyncio.create_task(recover_stalled_jobs(queue), name="reactbin-job-recovery")
+    try:
+        await queue.run_worker_async(**options)
+    finally:
+        recovery.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await recovery
+
+
+async def recover_stalled_jobs(queue: procrastinate.App) -> None:
+    """Queue again the jobs of workers that stopped sending heartbeats (procrastinate
+    leaves them `doing` forever otherwise)."""
+    manager = queue.job_manager
+    while True:
+        await asyncio.sleep(RECOVER_EVERY_SECONDS)
+        try:
+            stalled = await manager.get_stalled_jobs(
+                queue=QUEUE, seconds_since_heartbeat=STALLED_AFTER_SECONDS
+            )
+            for job in stalled:
+                # Another worker may have recovered it first: that one wins, this one skips.
+                with contextlib.suppress(Exception):
+                    await manager.retry_job(job)
+                    log.warning("jobs.recovered", job_id=job.id, task=job.task_name)
+        except Exception as exc:  # PostgreSQL away: the worker itself reports it; retry later
+            log.warning("jobs.recovery_failed", error=type(exc).__name__)

@@ -22,7 +22,7 @@ async def ensure_tags(session: AsyncSession, names: Sequence[str]) -> dict[str, 
         return {}
     await session.execute(
         insert(Tag)
-        .values([{"name": n} for n in names])
+        .values([{"name": n} for n in sorted(names)])  # in order: see app/tags/locks.py
         .on_conflict_do_nothing(index_elements=["name"])
     )
     rows = await session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(names)))

@@ -93,12 +93,10 @@ def make_app(settings: Settings, migrated: None) -> Callable[..., AsyncIterator[
 @pytest.fixture
 async def state(app: FastAPI, upload_tmp_dir: Path) -> State:
     """A clean database and an empty bucket for every test; also what tests inspect."""
-    from app.auth.ratelimit import LoginRateLimiter
     from tests.integration.helpers import State
 
     helper = State(app.state.sessionmaker, app.state.storage, upload_tmp_dir)
     await helper.wipe()
-    app.state.login_limiter = LoginRateLimiter()
     return helper
 
 

@@ -89,7 +89,7 @@ class State:
             await session.execute(
                 text(
                     "TRUNCATE images, tags, image_tags, owner_token_versions, search_words, "
-                    "trashed_images, procrastinate_jobs CASCADE"
+                    "trashed_images, login_failures, procrastinate_jobs CASCADE"
                 )
             )
             await session.commit()

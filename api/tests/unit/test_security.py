@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from app.auth.ratelimit import LoginRateLimiter
 from app.auth.security import (
     InvalidToken,
     check_credentials,
@@ -48,23 +47,3 @@ def test_credentials() -> None:
     )
     assert not check_credentials("owner", "x" * 5000, owner_username="owner", owner_hash=stored)
     assert not check_credentials("owner", "x", owner_username="owner", owner_hash="not-a-hash")
-
-
-def test_rate_limiter_blocks_after_the_limit_per_client() -> None:
-    limiter = LoginRateLimiter(max_failures=3, window_seconds=60)
-    for _ in range(3):
-        assert limiter.retry_after("1.2.3.4") is None
-        limiter.record_failure("1.2.3.4")
-    wait = limiter.retry_after("1.2.3.4")
-    assert wait is not None
-    assert 1 <= wait <= 60
-    assert limiter.retry_after("5.6.7.8") is None
-
-
-def test_rate_limiter_forgets_old_failures() -> None:
-    limiter = LoginRateLimiter(max_failures=1, window_seconds=0.0001)
-    limiter.record_failure("1.2.3.4")
-    import time
-
-    time.sleep(0.01)
-    assert limiter.retry_after("1.2.3.4") is None
