@@ -38,6 +38,9 @@ PURGE_TRASH_CRON = "17 * * * *"
 HEARTBEAT_SECONDS = 5.0
 STALLED_AFTER_SECONDS = 20.0
 RECOVER_EVERY_SECONDS = 5.0
+# A worker whose connection broke starts again after 1 s, then 2, 4... at most 30 s.
+RESTART_PAUSE_SECONDS = 1.0
+MAX_RESTART_PAUSE_SECONDS = 30.0
 
 log = structlog.get_logger()
 
@@ -116,11 +119,30 @@ async def run_worker(
         return
     recovery = asyncio.create_task(recover_stalled_jobs(queue), name="reactbin-job-recovery")
     try:
-        await queue.run_worker_async(**options)
+        await _run_until_cancelled(queue, options)
     finally:
         recovery.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await recovery
+
+
+async def _run_until_cancelled(queue: procrastinate.App, options: dict[str, Any]) -> None:
+    """procrastinate stops its worker when its database connection breaks (a PostgreSQL
+    restart): start it again, with a growing pause, instead of leaving a process that
+    looks alive and runs nothing. Found by the cluster tests (tests/cluster)."""
+    pause = RESTART_PAUSE_SECONDS
+    while True:
+        started = asyncio.get_running_loop().time()
+        try:
+            await queue.run_worker_async(**options)
+            error = "stopped"
+        except Exception as exc:  # any failure: the next run tries again
+            error = type(exc).__name__
+        if asyncio.get_running_loop().time() - started > MAX_RESTART_PAUSE_SECONDS:
+            pause = RESTART_PAUSE_SECONDS  # it had been running well: a fresh failure
+        log.warning("jobs.worker_restarting", error=error, pause_s=pause)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, MAX_RESTART_PAUSE_SECONDS)
 
 
 async def recover_stalled_jobs(queue: procrastinate.App) -> None:

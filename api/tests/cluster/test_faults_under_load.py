@@ -9,12 +9,16 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import httpx
+import pytest
 
 from tests.cluster.conftest import CLIENT, in_thread, mixedload, rig
 from tests.cluster.test_cache_across_processes import cached_ids, ids, word
 from tests.cluster.test_worker_crash import check_consistent, jobs_of, wait_for
 from tests.faults import FaultProxy, PgCluster
 from tests.integration.helpers import png_bytes
+
+# The load's jobs are worked off inside the test: minutes on a busy 2-core machine.
+pytestmark = pytest.mark.timeout(600)
 
 # Routes that need S3 (the rest answer from PostgreSQL alone).
 NEEDS_S3 = {"file", "thumbnail", "upload"}
@@ -65,7 +69,7 @@ async def still_whole(
     async def processed() -> bool:
         return await jobs_of(image) == {}
 
-    await wait_for("the workers to process a new upload", 120, processed)
+    await wait_for("the workers to process a new upload", 300, processed)
 
 
 async def test_postgresql_restart_under_load(

@@ -27,6 +27,7 @@ SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 # Heartbeat silence before a job counts as stalled (20 s), the recovery period (5 s),
 # and the job itself on a busy 2-core machine.
 FINISHED_WITHIN_S = 180.0
+pytestmark = pytest.mark.timeout(600)
 
 
 def noisy_gif(seed: int, frames: int = 48, size: tuple[int, int] = (320, 240)) -> bytes:
