@@ -42,7 +42,10 @@ def insert_image_sql(columns: Sequence[str]) -> TextClause:
         " INSERT INTO image_tags (image_id, tag_id, position)"
         " SELECT image.id, tag.id, given.position"
         " FROM image, given JOIN (SELECT * FROM known UNION ALL SELECT * FROM added) AS tag"
-        " USING (name)"
+        # In tag id order: the count trigger then updates tag rows in the order
+        # app/tags/locks.py takes them (position order deadlocked two uploads
+        # sharing new tags against a concurrent lock_tags).
+        " USING (name) ORDER BY tag.id"
         ") SELECT created_at, updated_at FROM image"
     )
 
