@@ -74,7 +74,7 @@ fuzz: venv system-deps
 # The cluster rig (scripts/cluster.py): the services of `make test`, two `reactbin serve`,
 # two `reactbin worker` and nginx (apt, only when missing), all on loopback ports.
 test-cluster: venv system-deps
-	@bash scripts/ensure-system-deps.sh nginx
+	@bash scripts/ensure-system-deps.sh nginx pgbouncer
 	cd api && exec $(VPY) ../scripts/testenv.py -- $(VPY) -m pytest tests/cluster -v $(PYTEST_ARGS)
 
 soak: venv system-deps

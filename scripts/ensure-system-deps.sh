@@ -10,6 +10,8 @@
 #   make         GNU make, for the Makefile entry points
 #   python-venv  ensurepip for `python3 -m venv` (Debian's python3-venv)
 #   nginx        the reverse proxy in front of the cluster rig (scripts/cluster.py)
+#   pgbouncer    the connection pooler the cluster tests put in front of PostgreSQL
+#                (api/tests/cluster/test_pooler.py)
 #
 # Debian/Ubuntu (apt) only. Runs `apt-get update` only when something is missing,
 # uses sudo only when not root. Fast and silent when everything is there.
@@ -38,6 +40,7 @@ for component in "${components[@]}"; do
         chromium) [ -x /usr/bin/chromium ] || missing+=(chromium) ;;
         make) command -v make >/dev/null 2>&1 || missing+=(make) ;;
         nginx) [ -x /usr/sbin/nginx ] || missing+=(nginx) ;;
+        pgbouncer) [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer) ;;
         python-venv)
             "${PYTHON:-python3}" -c 'import ensurepip, venv' >/dev/null 2>&1 ||
                 missing+=("python3-venv")
@@ -80,6 +83,7 @@ for component in "${components[@]}"; do
         postgresql) have_postgresql || { echo "ensure-system-deps: PostgreSQL still missing" >&2; exit 1; } ;;
         chromium) [ -x /usr/bin/chromium ] || { echo "ensure-system-deps: /usr/bin/chromium still missing" >&2; exit 1; } ;;
         nginx) [ -x /usr/sbin/nginx ] || { echo "ensure-system-deps: /usr/sbin/nginx still missing" >&2; exit 1; } ;;
+        pgbouncer) [ -x /usr/sbin/pgbouncer ] || { echo "ensure-system-deps: /usr/sbin/pgbouncer still missing" >&2; exit 1; } ;;
         *) ;;
     esac
 done

@@ -63,7 +63,7 @@ async def _preflight(settings: Settings) -> Settings:
     settings = await prepare_database(settings)
     if settings.database_url is None:  # prepare_database sets it
         raise SettingsError("DATABASE_URL is not set")
-    engine = create_engine(settings.database_url, pool_size=1)
+    engine = create_engine(settings.database_url, pool_size=1, pooler=settings.database_pooler)
     try:
         await db.ping(engine)
     except Exception as exc:
@@ -154,7 +154,7 @@ def migrate() -> None:
         out.print("Embedded database migrated.")
         return
     try:
-        migrations.upgrade(settings.database_url)
+        migrations.upgrade(settings.database_url, pooler=settings.database_pooler)
     except db.CONNECTION_ERRORS as exc:
         raise _unreachable(exc) from None
     out.print("Database migrated to the latest version.")
@@ -201,9 +201,11 @@ async def _check(settings: Settings, repair: bool, grace: timedelta) -> CheckRep
     settings = await _preflight(settings)
     if settings.database_url is None:  # prepare_database sets it
         raise SettingsError("DATABASE_URL is not set")
-    engine = create_engine(settings.database_url, pool_size=2)
+    engine = create_engine(settings.database_url, pool_size=2, pooler=settings.database_pooler)
     storage = await open_storage(settings)
-    queue = make_queue(settings.database_url)  # a repaired rendition is rebuilt by the workers
+    queue = make_queue(
+        settings.database_url, pooler=settings.database_pooler
+    )  # a repaired rendition is rebuilt by the workers
     try:
         async with queue.open_async():
             return await consistency.check(
@@ -226,9 +228,9 @@ async def _worker(settings: Settings, concurrency: int) -> None:
     settings = await _preflight(settings)
     if settings.database_url is None:  # prepare_database sets it
         raise SettingsError("DATABASE_URL is not set")
-    engine = create_engine(settings.database_url, pool_size=2)
+    engine = create_engine(settings.database_url, pool_size=2, pooler=settings.database_pooler)
     storage = await open_storage(settings)
-    queue = make_worker_queue(settings.database_url)
+    queue = make_worker_queue(settings.database_url, pooler=settings.database_pooler)
     resources = WorkerResources(create_sessionmaker(engine), storage, settings)
     out.print("reactbin worker started; Ctrl-C to stop.")
     try:
@@ -263,8 +265,8 @@ async def _reprocess(settings: Settings, every: bool) -> int:
     settings = await _preflight(settings)
     if settings.database_url is None:  # prepare_database sets it
         raise SettingsError("DATABASE_URL is not set")
-    engine = create_engine(settings.database_url, pool_size=1)
-    queue = make_queue(settings.database_url)
+    engine = create_engine(settings.database_url, pool_size=1, pooler=settings.database_pooler)
+    queue = make_queue(settings.database_url, pooler=settings.database_pooler)
     try:
         async with create_sessionmaker(engine)() as session:
             ids = await image_repository.ids_to_process(session, every=every)

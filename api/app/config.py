@@ -14,6 +14,10 @@ from sqlalchemy.exc import ArgumentError
 
 ASYNCPG_SCHEME = "postgresql+asyncpg://"
 MIN_JWT_SECRET_BYTES = 32
+DEFAULT_RESPONSE_CACHE_MB = 64
+
+# What sits between reactbin and PostgreSQL (docs/deploy.md, "Behind PgBouncer").
+DatabasePooler = Literal["none", "session", "transaction"]
 
 
 class SettingsError(Exception):
@@ -26,6 +30,9 @@ class Settings(BaseSettings):
     )
 
     database_url: str | None = None
+    # `transaction`: a pooler that lends a server connection per transaction, so
+    # nothing may outlive one (named prepared statements, session settings, LISTEN).
+    database_pooler: DatabasePooler = "none"
     storage_backend: Literal["s3", "local"] | None = None
     s3_endpoint_url: str | None = None
     s3_bucket_name: str | None = None
@@ -72,8 +79,9 @@ class Settings(BaseSettings):
     # request's `key` must be one of them. Empty: the API is open like the gallery.
     tenor_api_keys: str = ""
     # Memory for repeated public reads (searches, pages, Tenor answers), cleared on
-    # every change to the library (app/readcache). 0: no cache.
-    response_cache_mb: int = Field(default=64, ge=0, le=65536)
+    # every change to the library (app/readcache). 0: no cache. Unset: 64, or 0
+    # with DATABASE_POOLER=transaction (see `response_cache_bytes`).
+    response_cache_mb: int | None = Field(default=None, ge=0, le=65536)
     # Days a deleted image stays in the trash (restorable) before the worker purges
     # it; 0: a delete removes the image and its files at once.
     trash_days: int = Field(default=30, ge=0, le=36500)
@@ -148,7 +156,25 @@ class Settings(BaseSettings):
                 "AUTH_PROVIDER=noop disables all authentication; "
                 "set REACTBIN_ALLOW_NOOP_AUTH=1 to confirm (local development only)"
             )
+        if self.database_pooler != "none" and self.database_url is None:
+            raise ValueError(
+                "DATABASE_POOLER needs DATABASE_URL (the embedded PostgreSQL has no pooler)"
+            )
+        if self.database_pooler == "transaction" and self.response_cache_mb:
+            # The cache stays exact only by LISTENing for changes, and a transaction
+            # pooler does not deliver notifications (tests/cluster/test_pooler.py).
+            raise ValueError(
+                "RESPONSE_CACHE_MB must be 0 with DATABASE_POOLER=transaction: the cache "
+                "learns of changes through LISTEN, which a transaction-mode pooler drops"
+            )
         return self
+
+    @property
+    def response_cache_bytes(self) -> int:
+        megabytes = self.response_cache_mb
+        if megabytes is None:
+            megabytes = 0 if self.database_pooler == "transaction" else DEFAULT_RESPONSE_CACHE_MB
+        return megabytes * 1024 * 1024
 
     @property
     def resolved_storage_backend(self) -> Literal["s3", "local"]:

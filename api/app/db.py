@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Session
 
+from app.config import DatabasePooler
+
 # Constraint names are stable so Alembic autogenerate and `alembic check` never drift.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -40,7 +42,9 @@ PING_AFTER_IDLE_S = 0.25
 _RETURNED_AT = "reactbin_returned_at"
 
 
-def create_engine(url: str, *, pool_size: int = SERVER_POOL_SIZE) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = SERVER_POOL_SIZE, pooler: DatabasePooler = "none"
+) -> AsyncEngine:
     engine = create_async_engine(
         url,
         pool_size=pool_size,
@@ -53,21 +57,53 @@ def create_engine(url: str, *, pool_size: int = SERVER_POOL_SIZE) -> AsyncEngine
         # warm connections (no ping, PostgreSQL's per-backend caches hot) instead
         # of cycling through every idle one.
         pool_use_lifo=True,
-        connect_args={
-            "timeout": 10,
-            "command_timeout": 30,
-            "server_settings": {
-                # A search's plan depends on how common its word is (read the
-                # newest rows, or the few matches of a rare word): never reuse
-                # a prepared statement's generic plan, made without the word.
-                "plan_cache_mode": "force_custom_plan",
-            },
-        },
+        connect_args={"timeout": 10, "command_timeout": 30, **_pooler_connect_args(pooler)},
     )
+    if pooler == "session":
+        event.listen(engine.sync_engine, "connect", _force_custom_plans)
     event.listen(engine.sync_engine.pool, "connect", _returned)
     event.listen(engine.sync_engine.pool, "checkin", _returned)
     event.listen(engine.sync_engine.pool, "checkout", _ping_if_idle)
     return engine
+
+
+# A search's plan depends on how common its word is (read the newest rows, or the
+# few matches of a rare word): never reuse a prepared statement's generic plan,
+# made without the word.
+_PLAN_CACHE_MODE = {"plan_cache_mode": "force_custom_plan"}
+
+
+def _pooler_connect_args(pooler: DatabasePooler) -> dict[str, Any]:
+    if pooler == "none":
+        return {"server_settings": _PLAN_CACHE_MODE}
+    if pooler == "session":
+        # PgBouncer refuses a startup parameter it does not know (plan_cache_mode):
+        # `_force_custom_plans` sets it once the connection is made instead.
+        return {}
+    # Transaction mode: each transaction (each statement, in autocommit) may run on
+    # another server connection, shared with other clients, so no statement is
+    # named: a named one made on one connection is missing on the next, or another
+    # client's of the same name is there. No cache (SQLAlchemy's nor asyncpg's),
+    # and the name "" is PostgreSQL's unnamed statement, which asyncpg parses again
+    # in the very message batch that runs it (one Sync, which the pooler never
+    # splits). An unnamed statement is planned with its parameters every time, so
+    # plan_cache_mode is not needed (tests/integration/test_db_pooler.py).
+    return {
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": _unnamed,
+    }
+
+
+def _unnamed() -> str:
+    return ""
+
+
+def _force_custom_plans(dbapi_connection: Any, record: Any) -> None:
+    """Behind a session-mode pooler the server connection is this client's for as
+    long as it is connected, so a session setting holds, as a startup one would."""
+    settings = ", ".join(f"{name} = {value}" for name, value in _PLAN_CACHE_MODE.items())
+    dbapi_connection.run_async(lambda driver: driver.execute(f"SET {settings}"))
 
 
 def _returned(dbapi_connection: Any, record: Any) -> None:
@@ -130,9 +166,15 @@ def _run_after_commit(session: Session) -> None:
         callback()
 
 
-def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+def create_read_sessionmaker(
+    engine: AsyncEngine, *, pooler: DatabasePooler = "none"
+) -> async_sessionmaker[AsyncSession]:
     """Sessions without a transaction (autocommit), on the same pool: a read needs
-    no BEGIN and COMMIT, two round trips of three or four a search makes."""
+    no BEGIN and COMMIT, two round trips of three or four a search makes. Behind a
+    transaction-mode pooler a read keeps its transaction: a setting it makes (the
+    typo search's trigram threshold) must stay on its server connection, for it alone."""
+    if pooler == "transaction":
+        return create_sessionmaker(engine)
     return create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
 
 

@@ -69,11 +69,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     secrets = await anyio.to_thread.run_sync(resolve_auth_secrets, settings)
     app.state.auth_secrets = secrets
     app.state.cursor_codec = CursorCodec(secrets.jwt_secret)
-    app.state.engine = create_engine(settings.database_url)
+    pooler = settings.database_pooler
+    app.state.engine = create_engine(settings.database_url, pooler=pooler)
     app.state.login_limiter = LoginRateLimiter(app.state.engine)
     cache: ResponseCache = app.state.response_cache
     app.state.sessionmaker = create_sessionmaker(app.state.engine, after_commit=cache.clear)
-    app.state.read_sessionmaker = create_read_sessionmaker(app.state.engine)
+    app.state.read_sessionmaker = create_read_sessionmaker(app.state.engine, pooler=pooler)
     # Wrapped so that every storage failure is counted for /metrics, whatever the backend.
     app.state.storage = CountingStorage(await open_storage(settings))
     stale_after = settings.upload_total_timeout_seconds + 2 * settings.storage_timeout_seconds
@@ -82,7 +83,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     if swept:
         log.info("app.swept_spool_files", count=swept)
-    app.state.queue = make_worker_queue(settings.database_url)
+    app.state.queue = make_worker_queue(settings.database_url, pooler=pooler)
     await app.state.queue.open_async()
     worker = _start_worker(app) if settings.worker_in_process else None
     listener = _start_listener(settings.database_url, cache) if cache.enabled else None
@@ -130,7 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    app.state.response_cache = cache = ResponseCache(settings.response_cache_mb * 1024 * 1024)
+    app.state.response_cache = cache = ResponseCache(settings.response_cache_bytes)
     app.add_middleware(ResponseCacheMiddleware, cache=cache)  # innermost: a hit skips only the app
     app.add_middleware(TenorHttpMiddleware)
     app.add_middleware(MetricsMiddleware)  # inside RequestId: its log lines carry the id

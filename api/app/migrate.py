@@ -7,6 +7,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from app.config import DatabasePooler
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -18,9 +20,11 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "head", *, pooler: DatabasePooler = "none") -> None:
     """Blocking: runs its own event loop, so call it from a thread inside async code."""
-    command.upgrade(alembic_config(database_url), revision)
+    config = alembic_config(database_url)
+    config.attributes["pooler"] = pooler  # migrations/env.py connects as the server would
+    command.upgrade(config, revision)
 
 
 def check(database_url: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import procrastinate
 
+from app.config import DatabasePooler
 from app.images.recognition import recognise_text_task
 from app.images.trash.job import purge_trash_task
 from app.jobs.queue import (
@@ -31,6 +32,6 @@ def register_tasks(queue: procrastinate.App) -> procrastinate.App:
     return queue
 
 
-def make_worker_queue(database_url: str) -> procrastinate.App:
+def make_worker_queue(database_url: str, *, pooler: DatabasePooler = "none") -> procrastinate.App:
     """The queue with every task registered: what the server and `reactbin worker` use."""
-    return register_tasks(make_queue(database_url))
+    return register_tasks(make_queue(database_url, pooler=pooler))

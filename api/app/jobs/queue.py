@@ -17,9 +17,10 @@ from typing import Any
 import procrastinate
 import structlog
 from procrastinate.jobs import JobDeferrer
+from procrastinate.worker import FETCH_JOB_POLLING_INTERVAL
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.config import Settings
+from app.config import DatabasePooler, Settings
 from app.storage import Storage
 
 QUEUE = "images"
@@ -38,6 +39,9 @@ PURGE_TRASH_CRON = "17 * * * *"
 HEARTBEAT_SECONDS = 5.0
 STALLED_AFTER_SECONDS = 20.0
 RECOVER_EVERY_SECONDS = 5.0
+# Without LISTEN (DATABASE_POOLER=transaction) an idle worker asks for a job this often:
+# one cheap query a second, and a new upload's jobs start within a second.
+POLL_SECONDS = 1.0
 # A worker whose connection broke starts again after 1 s, then 2, 4... at most 30 s.
 RESTART_PAUSE_SECONDS = 1.0
 MAX_RESTART_PAUSE_SECONDS = 30.0
@@ -59,10 +63,16 @@ def libpq_url(database_url: str) -> str:
     return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
-def make_queue(database_url: str) -> procrastinate.App:
+def make_queue(database_url: str, *, pooler: DatabasePooler = "none") -> procrastinate.App:
     """A queue to defer jobs on; a worker's also needs `app.tasks.register_tasks`."""
+    # psycopg prepares (names) a statement from its fifth run on a connection: never
+    # behind a transaction-mode pooler, whose next transaction may be on another server
+    # connection (see app/db.py for asyncpg).
+    options: dict[str, Any] = {}
+    if pooler == "transaction":
+        options["kwargs"] = {"prepare_threshold": None}
     connector = procrastinate.PsycopgConnector(
-        conninfo=libpq_url(database_url), min_size=1, max_size=4
+        conninfo=libpq_url(database_url), min_size=1, max_size=4, **options
     )
     return procrastinate.App(connector=connector)
 
@@ -103,6 +113,7 @@ async def run_worker(
     queue: procrastinate.App, resources: WorkerResources, *, wait: bool = True, concurrency: int = 1
 ) -> None:
     """Process jobs; with `wait=False`, return once the queue is empty (tests, one-off runs)."""
+    polling = resources.settings.database_pooler == "transaction"
     options: dict[str, Any] = {
         "queues": [QUEUE],
         "wait": wait,
@@ -110,7 +121,10 @@ async def run_worker(
         "install_signal_handlers": False,
         "additional_context": {"resources": resources},
         "delete_jobs": "successful",
-        "listen_notify": wait,
+        # A worker wakes at once for a new job through LISTEN, or polls; a
+        # transaction-mode pooler carries no LISTEN (tests/cluster/test_pooler.py).
+        "listen_notify": wait and not polling,
+        "fetch_job_polling_interval": POLL_SECONDS if polling else FETCH_JOB_POLLING_INTERVAL,
         "update_heartbeat_interval": HEARTBEAT_SECONDS,
         "stalled_worker_timeout": STALLED_AFTER_SECONDS,
     }

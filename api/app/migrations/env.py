@@ -41,7 +41,9 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    engine = create_engine(_database_url(), pool_size=1)
+    engine = create_engine(
+        _database_url(), pool_size=1, pooler=config.attributes.get("pooler", "none")
+    )
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)

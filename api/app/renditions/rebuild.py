@@ -36,14 +36,14 @@ async def run(
 ) -> RebuildResult:
     if settings.database_url is None:
         raise SettingsError("DATABASE_URL is not set")
-    engine = create_engine(settings.database_url, pool_size=2)
+    engine = create_engine(settings.database_url, pool_size=2, pooler=settings.database_pooler)
     sessionmaker = create_sessionmaker(engine)
     result = RebuildResult()
     try:
         async with sessionmaker() as session:
             ids = await repository.image_ids(session, pending_only=not every)
         if not now:
-            queue = make_queue(settings.database_url)
+            queue = make_queue(settings.database_url, pooler=settings.database_pooler)
             async with queue.open_async():
                 for image_id in ids:
                     await defer_renditions(queue, image_id)

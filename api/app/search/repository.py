@@ -80,11 +80,16 @@ async def _find_corrections(session: AsyncSession, plain: str) -> tuple[bool, li
     )
     if known.first() is not None:
         return True, []
-    # For the connection, not the transaction: reads run without one (app/db.py),
-    # and nothing else on these connections uses `%`.
+    # For the transaction when there is one: then it cannot reach another client of
+    # a transaction-mode pooler's server connection (DATABASE_POOLER=transaction
+    # reads in transactions, app/db.py). Reads otherwise run without one: for the
+    # connection then (nothing else on these connections uses `%`).
+    connection = (await session.connection()).sync_connection
+    options = connection.get_execution_options() if connection is not None else {}
+    autocommit = options.get("isolation_level") == "AUTOCOMMIT"
     await session.execute(
-        text("SELECT set_config('pg_trgm.similarity_threshold', :t, false)"),
-        {"t": TYPO_TRIGRAM_THRESHOLD},
+        text("SELECT set_config('pg_trgm.similarity_threshold', :t, :local)"),
+        {"t": TYPO_TRIGRAM_THRESHOLD, "local": not autocommit},
     )
     distance = func.levenshtein(SearchWord.word, plain)
     rows = await session.execute(
