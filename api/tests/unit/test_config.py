@@ -17,6 +17,8 @@ CLEAR = [
     "REACTBIN_ALLOW_NOOP_AUTH",
     "API_BASE_URL",
     "MAX_UPLOAD_BYTES",
+    "DATABASE_POOLER",
+    "RESPONSE_CACHE_MB",
 ]
 
 
@@ -54,6 +56,8 @@ def test_s3_is_chosen_when_a_bucket_is_named(monkeypatch: pytest.MonkeyPatch) ->
         ("OWNER_PASSWORD", "changeme"),
         ("STORAGE_BACKEND", "floppy"),
         ("JWT_EXPIRE_MINUTES", "0"),
+        ("DATABASE_POOLER", "pgbouncer"),
+        ("RESPONSE_CACHE_MB", "-1"),
     ],
 )
 def test_a_wrong_setting_is_one_line_naming_the_variable(
@@ -78,4 +82,57 @@ def test_noop_auth_needs_the_explicit_opt_in(monkeypatch: pytest.MonkeyPatch) ->
 def test_s3_backend_without_bucket_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STORAGE_BACKEND", "s3")
     with pytest.raises(SettingsError, match="S3_BUCKET_NAME"):
+        load_settings()
+
+
+DATABASE = "postgresql+asyncpg://u:p@db:5432/reactbin"
+MIB = 1024 * 1024
+
+
+def test_no_pooler_and_the_cache_on_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", DATABASE)
+    settings = load_settings()
+    assert settings.database_pooler == "none"
+    assert settings.response_cache_bytes == 64 * MIB
+
+
+@pytest.mark.parametrize(
+    ("pooler", "cache_mb"), [("none", 64), ("session", 64), ("transaction", 0)]
+)
+def test_the_cache_is_off_by_default_only_behind_a_transaction_pooler(
+    monkeypatch: pytest.MonkeyPatch, pooler: str, cache_mb: int
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", DATABASE)
+    monkeypatch.setenv("DATABASE_POOLER", pooler)
+    assert load_settings().response_cache_bytes == cache_mb * MIB
+
+
+@pytest.mark.parametrize("pooler", ["none", "session"])
+def test_a_cache_size_is_taken_as_given_without_a_transaction_pooler(
+    monkeypatch: pytest.MonkeyPatch, pooler: str
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", DATABASE)
+    monkeypatch.setenv("DATABASE_POOLER", pooler)
+    monkeypatch.setenv("RESPONSE_CACHE_MB", "8")
+    assert load_settings().response_cache_bytes == 8 * MIB
+    monkeypatch.setenv("RESPONSE_CACHE_MB", "0")
+    assert load_settings().response_cache_bytes == 0
+
+
+def test_a_cache_behind_a_transaction_pooler_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", DATABASE)
+    monkeypatch.setenv("DATABASE_POOLER", "transaction")
+    monkeypatch.setenv("RESPONSE_CACHE_MB", "64")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "RESPONSE_CACHE_MB must be 0 with DATABASE_POOLER=transaction" in message
+    assert "\n" not in message
+    monkeypatch.setenv("RESPONSE_CACHE_MB", "0")  # saying "off" explicitly is fine
+    assert load_settings().response_cache_bytes == 0
+
+
+def test_a_pooler_needs_a_database_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_POOLER", "session")
+    with pytest.raises(SettingsError, match="DATABASE_POOLER needs DATABASE_URL"):
         load_settings()
