@@ -7,7 +7,7 @@
 #   make lint / make fmt   ruff (check, format), mypy and the import contracts (lint-imports)
 #   make fuzz              Schemathesis against /openapi.json, many examples (FUZZ_EXAMPLES, FUZZ_SEED)
 #   make bench             the quick benchmark
-#   make test-cluster      two servers + two workers behind nginx: failover, restarts, faults
+#   make test-cluster      servers + workers behind nginx (failover, restarts, faults) and PgBouncer
 #   make soak              30 minutes of steady mixed load through the cluster (SOAK_ARGS)
 #   make clean             caches and build output (make distclean also removes the venv)
 #

@@ -6,8 +6,9 @@ cache lookup, parameter processing, its cursor and result wrappers and a Row
 per record: ~17 % of a search's server CPU in the profile. Here the statement
 is compiled once to asyncpg's `$n` form and run with the driver's `fetch` on
 the session's connection (the same pool, the same autocommit read
-connection), and its prepared statement is cached by asyncpg. Driver errors are
-raised as SQLAlchemy's, so the outage handlers (503) see them as before.
+connection), and its prepared statement is cached by asyncpg (none is, behind
+a transaction-mode pooler: app/db.py). Driver errors are raised as
+SQLAlchemy's, so the outage handlers (503) see them as before.
 """
 
 from __future__ import annotations

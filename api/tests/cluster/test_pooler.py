@@ -280,7 +280,8 @@ async def database(sql: str, *args: Any) -> list[asyncpg.Record]:
 async def test_session_mode_keeps_the_cache_exact_across_processes(
     migrated: None, tmp_path: Path
 ) -> None:
-    """Nothing special: two servers, cache on, each LISTENing through the pooler."""
+    """Two servers, cache on, each LISTENing through the pooler. DATABASE_POOLER=session
+    only moves plan_cache_mode from the startup packet (which PgBouncer refuses) to a SET."""
     with behind_pgbouncer(
         tmp_path, "session", 20, apis=2, workers=0, DATABASE_POOLER="session"
     ) as (_bouncer, deployment):
@@ -390,12 +391,14 @@ async def _transaction_mode(
         assert await search(other, tag) == []
         assert (await other.get(f"/api/v1/images/{image}")).status_code == 404
 
-        # The worker finished the upload's jobs through the pooler.
+        # The worker finished the uploads' jobs through the pooler (none left to the
+        # other tests' workers either).
         deadline = time.monotonic() + JOBS_WITHIN_S
         while await database(
-            "SELECT 1 FROM procrastinate_jobs WHERE args->>'image_id' = $1", ocr_image
+            "SELECT 1 FROM procrastinate_jobs WHERE args->>'image_id' = ANY($1)",
+            [*by_word, ocr_image],
         ):
-            assert time.monotonic() < deadline, "the upload's jobs were not done in time"
+            assert time.monotonic() < deadline, "the uploads' jobs were not done in time"
             await asyncio.sleep(0.5)
         fetched = (await one.get(f"/api/v1/images/{ocr_image}")).json()
         assert "FINE" in (fetched["ocr_text"] or "").upper()
