@@ -27,11 +27,10 @@ from app.backup.repository import RestoredImage
 from app.backup.schemas import RestoreEntry
 from app.config import Settings
 from app.errors import Duplicate, ServiceUnavailable, Unprocessable
-from app.images import keys
 from app.images import repository as images
 from app.images import service as images_service
 from app.images.preparation import PreparedImage, inspect
-from app.images.rows import ImageRecord
+from app.images.rows import ImageRecord, new_image
 from app.images.spool import ReceivedUpload
 from app.images.trash import service as trash_service
 from app.images.upload import cleanup_budget, discard_objects, store_objects
@@ -137,27 +136,12 @@ async def _store(
     entry: RestoreEntry,
     prepared: PreparedImage,
 ) -> None:
-    probe = prepared.probe
-    original = keys.original_key(entry.id, probe.extension)
-    thumbnail = keys.thumbnail_key(entry.id)
+    image = new_image(entry.id, entry.title, entry.description, prepared, entry.phash)
+    objects = [image.original_key, image.thumbnail_key]
     budget = cleanup_budget(settings)
-    await store_objects(storage, [original, thumbnail], prepared, budget)
-    row = RestoredImage(
-        id=entry.id,
-        title=entry.title,
-        description=entry.description,
-        mime_type=probe.mime_type,
-        extension=probe.extension,
-        width=probe.width,
-        height=probe.height,
-        frame_count=probe.frame_count,
-        duration_ms=probe.duration_ms,
-        size_bytes=prepared.size,
-        sha256=prepared.sha256,
-        original_key=original,
-        thumbnail_key=thumbnail,
-        thumbnail_bytes=len(prepared.thumbnail),
-        phash=entry.phash if entry.phash is not None else prepared.phash,
+    await store_objects(storage, objects, prepared, budget)
+    row = RestoredImage.of(
+        image,
         ocr_text=entry.ocr_text,
         share_count=entry.share_count,
         created_at=entry.created_at,
@@ -170,9 +154,9 @@ async def _store(
         # The lock keeps other restores of this id out; an upload of the same bytes
         # under a new id is what can still win the race.
         await session.rollback()
-        await discard_objects(storage, [original, thumbnail], "restore conflict", budget)
+        await discard_objects(storage, objects, "restore conflict", budget)
         raise Duplicate("These bytes were stored under another id meanwhile.", id="") from None
     except (DBAPIError, OSError) as exc:
         await session.rollback()
-        await discard_objects(storage, [original, thumbnail], "database failed", budget)
+        await discard_objects(storage, objects, "database failed", budget)
         raise ServiceUnavailable("The database is unavailable; nothing was restored.") from exc
