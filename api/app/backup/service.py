@@ -29,12 +29,15 @@ from app.config import Settings
 from app.errors import Duplicate, ServiceUnavailable, Unprocessable
 from app.images import repository as images
 from app.images import service as images_service
+from app.images.models import Image
+from app.images.paging import keyset_page
 from app.images.preparation import PreparedImage, inspect
 from app.images.rows import ImageRecord, new_image
 from app.images.spool import ReceivedUpload
 from app.images.trash import service as trash_service
 from app.images.upload import cleanup_budget, discard_objects, store_objects
 from app.jobs.queue import defer_upload_jobs
+from app.pagination import CursorCodec
 from app.storage import Storage
 
 log = structlog.get_logger()
@@ -92,6 +95,20 @@ async def _existing(session: AsyncSession, entry: RestoreEntry) -> Status | None
     if other is not None:
         raise Duplicate(f"These bytes are already image {other} on this server.", id=other)
     return None
+
+
+async def list_images(
+    session: AsyncSession, codec: CursorCodec, *, limit: int, cursor: str | None
+) -> tuple[list[Image], str | None]:
+    """A page of every image with its tags, oldest first, and the next page's cursor."""
+    return await keyset_page(
+        lambda n, after: repository.page(session, limit=n, after=after),
+        codec,
+        cursor=cursor,
+        limit=limit,
+        key="bt",
+        position=lambda image: (image.created_at, image.id),
+    )
 
 
 async def restore_image(
