@@ -10,6 +10,7 @@ import sys
 from datetime import timedelta
 from typing import Annotated, Any
 
+import structlog
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -22,6 +23,7 @@ from app.config import Settings, SettingsError, load_settings
 from app.consistency import CheckReport
 from app.db import create_engine, create_sessionmaker
 from app.images import repository as image_repository
+from app.images.spool import sweep_stale_job_dirs
 from app.integrations.cli import register as register_integration_commands
 from app.jobs.queue import WorkerResources, defer_text_recognition, make_queue, run_worker
 from app.logging import configure_logging
@@ -35,6 +37,7 @@ from app.transfer.cli import register as register_transfer_commands
 cli = typer.Typer(help="reactbin: a self-hosted library of reaction images.", no_args_is_help=True)
 # soft_wrap: a URL or a password must never be broken across lines.
 out = Console(soft_wrap=True)
+log = structlog.get_logger()
 err = Console(stderr=True, soft_wrap=True)
 
 
@@ -232,6 +235,9 @@ async def _worker(settings: Settings, concurrency: int) -> None:
     storage = await open_storage(settings)
     queue = make_worker_queue(settings.database_url, pooler=settings.database_pooler)
     resources = WorkerResources(create_sessionmaker(engine), storage, settings)
+    swept = await asyncio.to_thread(sweep_stale_job_dirs, settings.upload_tmp_dir)
+    if swept:
+        log.info("worker.swept_job_dirs", count=swept)
     out.print("reactbin worker started; Ctrl-C to stop.")
     try:
         async with queue.open_async():

@@ -1,15 +1,16 @@
-"""Request dependencies shared by every feature: settings, session, storage, cursors."""
+"""Request dependencies shared by every feature: settings, session, storage, cursors,
+and the query parameters of a paged listing."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.pagination import CursorCodec
+from app.pagination import MAX_CURSOR_LENGTH, CursorCodec
 from app.storage import Storage
 
 
@@ -57,3 +58,6 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 StorageDep = Annotated[Storage, Depends(get_storage)]
 CursorDep = Annotated[CursorCodec, Depends(get_cursor_codec)]
+# A paged listing's `limit` (its default is the route's) and `cursor`.
+PageLimit = Annotated[int, Query(ge=1, le=100)]
+PageCursor = Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)]

@@ -65,6 +65,11 @@ def responses(*codes: int, descriptions: Mapping[int, str] | None = None) -> Res
     return declared
 
 
+def owner_page_responses() -> Responses:
+    """An owner-only paged listing's errors: no token, a bad limit or cursor, no database."""
+    return responses(401, 422, 503, descriptions={422: "Bad limit or cursor"})
+
+
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
 _FILE_HEADERS = {
     "ETag": {**_STRING, "description": "Strong; send it as If-None-Match for a 304"},

@@ -25,6 +25,26 @@ class RestoredImage(NewImage):
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def of(
+        cls,
+        row: NewImage,
+        *,
+        ocr_text: str | None,
+        share_count: int,
+        created_at: datetime,
+        updated_at: datetime,
+    ) -> RestoredImage:
+        """An upload's row with what the export kept of the rest."""
+        values = {name: getattr(row, name) for name in NewImage.__slots__}
+        return cls(
+            **values,
+            ocr_text=ocr_text,
+            share_count=share_count,
+            created_at=created_at,
+            updated_at=updated_at,
+        )
+
 
 _COLUMNS = [*NewImage.__slots__, *RestoredImage.__slots__]
 _INSERT_SQL = insert_image_sql([*_COLUMNS, "tags_text"])

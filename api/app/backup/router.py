@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from app.auth.dependencies import Owner
-from app.backup import repository, service
+from app.backup import service
 from app.backup.schemas import (
     ID_PATTERN,
     MAX_SHARES,
@@ -19,14 +18,19 @@ from app.backup.schemas import (
     BackupPage,
     RestoreResult,
 )
-from app.dependencies import CursorDep, SessionDep, SettingsDep, StorageDep
-from app.errors import Unprocessable
+from app.dependencies import (
+    CursorDep,
+    PageCursor,
+    PageLimit,
+    SessionDep,
+    SettingsDep,
+    StorageDep,
+)
 from app.images import service as images_service
 from app.images.models import Image
 from app.images.receive import receive_image_upload
 from app.images.schemas import MAX_DESCRIPTION, MAX_OCR_TEXT, MAX_TAGS, MAX_TITLE, DuplicateDetail
-from app.openapi import responses
-from app.pagination import MAX_CURSOR_LENGTH, CursorCodec, InvalidCursor
+from app.openapi import owner_page_responses, responses
 
 router = APIRouter(prefix="/api/v1/backup", tags=["backup"])
 
@@ -73,35 +77,17 @@ def to_backup(image: Image, base_url: str) -> BackupImage:
     )
 
 
-def _after(codec: CursorCodec, cursor: str | None) -> tuple[datetime, str] | None:
-    if not cursor:
-        return None
-    try:
-        payload = codec.decode(cursor)
-        return datetime.fromisoformat(payload["bt"]), str(payload["i"])
-    except (InvalidCursor, KeyError, TypeError, ValueError):
-        raise Unprocessable("The cursor is not valid; start again without it.") from None
-
-
-@router.get(
-    "/images",
-    response_model=BackupPage,
-    responses=responses(401, 422, 503, descriptions={422: "Bad limit or cursor"}),
-)
+@router.get("/images", response_model=BackupPage, responses=owner_page_responses())
 async def list_backup(
     _owner: Owner,
     session: SessionDep,
     settings: SettingsDep,
     codec: CursorDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 100,
-    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
+    limit: PageLimit = 100,
+    cursor: PageCursor = None,
 ) -> BackupPage:
     """Every image with all a restore needs (share count, perceptual hash...), oldest first."""
-    rows = await repository.page(session, limit=limit + 1, after=_after(codec, cursor))
-    page, more = rows[:limit], len(rows) > limit
-    next_cursor = None
-    if more:
-        next_cursor = codec.encode({"bt": page[-1].created_at.isoformat(), "i": page[-1].id})
+    page, next_cursor = await service.list_images(session, codec, limit=limit, cursor=cursor)
     items = [to_backup(image, settings.api_base_url) for image in page]
     return BackupPage(items=items, next_cursor=next_cursor)
 

@@ -27,15 +27,17 @@ from app.backup.repository import RestoredImage
 from app.backup.schemas import RestoreEntry
 from app.config import Settings
 from app.errors import Duplicate, ServiceUnavailable, Unprocessable
-from app.images import keys
 from app.images import repository as images
 from app.images import service as images_service
+from app.images.models import Image
+from app.images.paging import keyset_page
 from app.images.preparation import PreparedImage, inspect
-from app.images.rows import ImageRecord
+from app.images.rows import ImageRecord, new_image
 from app.images.spool import ReceivedUpload
 from app.images.trash import service as trash_service
 from app.images.upload import cleanup_budget, discard_objects, store_objects
 from app.jobs.queue import defer_upload_jobs
+from app.pagination import CursorCodec
 from app.storage import Storage
 
 log = structlog.get_logger()
@@ -95,6 +97,20 @@ async def _existing(session: AsyncSession, entry: RestoreEntry) -> Status | None
     return None
 
 
+async def list_images(
+    session: AsyncSession, codec: CursorCodec, *, limit: int, cursor: str | None
+) -> tuple[list[Image], str | None]:
+    """A page of every image with its tags, oldest first, and the next page's cursor."""
+    return await keyset_page(
+        lambda n, after: repository.page(session, limit=n, after=after),
+        codec,
+        cursor=cursor,
+        limit=limit,
+        key="bt",
+        position=lambda image: (image.created_at, image.id),
+    )
+
+
 async def restore_image(
     session: AsyncSession,
     storage: Storage,
@@ -137,27 +153,12 @@ async def _store(
     entry: RestoreEntry,
     prepared: PreparedImage,
 ) -> None:
-    probe = prepared.probe
-    original = keys.original_key(entry.id, probe.extension)
-    thumbnail = keys.thumbnail_key(entry.id)
+    image = new_image(entry.id, entry.title, entry.description, prepared, entry.phash)
+    objects = [image.original_key, image.thumbnail_key]
     budget = cleanup_budget(settings)
-    await store_objects(storage, [original, thumbnail], prepared, budget)
-    row = RestoredImage(
-        id=entry.id,
-        title=entry.title,
-        description=entry.description,
-        mime_type=probe.mime_type,
-        extension=probe.extension,
-        width=probe.width,
-        height=probe.height,
-        frame_count=probe.frame_count,
-        duration_ms=probe.duration_ms,
-        size_bytes=prepared.size,
-        sha256=prepared.sha256,
-        original_key=original,
-        thumbnail_key=thumbnail,
-        thumbnail_bytes=len(prepared.thumbnail),
-        phash=entry.phash if entry.phash is not None else prepared.phash,
+    await store_objects(storage, objects, prepared, budget)
+    row = RestoredImage.of(
+        image,
         ocr_text=entry.ocr_text,
         share_count=entry.share_count,
         created_at=entry.created_at,
@@ -170,9 +171,9 @@ async def _store(
         # The lock keeps other restores of this id out; an upload of the same bytes
         # under a new id is what can still win the race.
         await session.rollback()
-        await discard_objects(storage, [original, thumbnail], "restore conflict", budget)
+        await discard_objects(storage, objects, "restore conflict", budget)
         raise Duplicate("These bytes were stored under another id meanwhile.", id="") from None
     except (DBAPIError, OSError) as exc:
         await session.rollback()
-        await discard_objects(storage, [original, thumbnail], "database failed", budget)
+        await discard_objects(storage, objects, "database failed", budget)
         raise ServiceUnavailable("The database is unavailable; nothing was restored.") from exc

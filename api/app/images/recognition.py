@@ -16,6 +16,7 @@ from sqlalchemy import func, update
 
 from app.images import repository
 from app.images.models import Image
+from app.images.spool import TEXT_JOB_DIR_PREFIX
 from app.jobs.queue import WorkerResources
 from app.storage import ObjectNotFound
 from app.storage.base import download_to
@@ -37,7 +38,7 @@ async def recognise_text(resources: WorkerResources, image_id: str) -> None:
         log.info("job.image_gone", image_id=image_id)
         return
     with tempfile.TemporaryDirectory(
-        prefix="reactbin-job-", dir=resources.settings.upload_tmp_dir
+        prefix=TEXT_JOB_DIR_PREFIX, dir=resources.settings.upload_tmp_dir
     ) as workdir:
         original = Path(workdir) / f"original.{image.extension}"
         try:

@@ -102,6 +102,17 @@ def page_sql(inner: str, order: str) -> str:
     )
 
 
+def page_sql_by_id(inner: str) -> str:
+    """The page of `inner` (its LIMIT given), which selects only `id`, `created_at`
+    and `sort_key`: each row is read again by id, for a sort of narrow rows."""
+    columns = ", ".join(f"page.{column.name}" for column in RECORD_COLUMNS)
+    return (
+        f"SELECT ids.sort_key, {columns} "  # noqa: S608 (constants only)
+        f"FROM ({inner}) AS ids JOIN images AS page ON page.id = ids.id "
+        "ORDER BY ids.sort_key DESC, ids.created_at DESC, ids.id DESC"
+    )
+
+
 async def fetch_records(
     session: AsyncSession, statement: TextClause, params: dict[str, Any]
 ) -> list[tuple[ImageRecord, Any]]:

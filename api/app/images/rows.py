@@ -1,7 +1,8 @@
 """An image row as the code handles it, its columns defined once.
 
-`NewImage` is what an upload writes; `ImageRecord` what a read returns: the same
-columns, those the database fills and the tags. Reads build records from plain
+`NewImage` is what an upload (or a restore) writes, built by `new_image`;
+`ImageRecord` what a read returns: the same columns, those the database fills and
+the tags. Reads build records from plain
 rows (no ORM object per image and tag, which was most of a list page's CPU time),
 and an upload returns the record of what it inserted rather than reading it back.
 The ORM model (`models.py`) declares the same columns for the schema (types,
@@ -13,6 +14,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+from app.images import keys
+
+if TYPE_CHECKING:
+    from app.images.preparation import PreparedImage
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +65,36 @@ class ImageRecord(NewImage):
             updated_at=updated_at,
             tag_names=list(tags),
         )
+
+
+def new_image(
+    image_id: str,
+    title: str,
+    description: str,
+    prepared: PreparedImage,
+    phash: int | None = None,
+) -> NewImage:
+    """The row of prepared bytes stored under `image_id` (at its object keys), for an
+    upload and a restore; the prepared perceptual hash unless one is given (a restore
+    keeps the exported one)."""
+    probe = prepared.probe
+    return NewImage(
+        id=image_id,
+        title=title,
+        description=description,
+        mime_type=probe.mime_type,
+        extension=probe.extension,
+        width=probe.width,
+        height=probe.height,
+        frame_count=probe.frame_count,
+        duration_ms=probe.duration_ms,
+        size_bytes=prepared.size,
+        sha256=prepared.sha256,
+        original_key=keys.original_key(image_id, probe.extension),
+        thumbnail_key=keys.thumbnail_key(image_id),
+        thumbnail_bytes=len(prepared.thumbnail),
+        phash=prepared.phash if phash is None else phash,
+    )
 
 
 NEW_IMAGE_COLUMNS = [field.name for field in fields(NewImage)]

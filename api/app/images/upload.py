@@ -30,9 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.errors import Duplicate, ServiceUnavailable, Unprocessable
 from app.ids import new_id
-from app.images import insertion, keys, repository
+from app.images import insertion, repository
 from app.images.preparation import PreparedImage, inspect
-from app.images.rows import ImageRecord, NewImage
+from app.images.rows import ImageRecord, new_image
 from app.images.schemas import (
     MAX_TITLE,
     FieldError,
@@ -217,41 +217,23 @@ async def _save(
     if (existing := await repository.id_by_sha256(session, prepared.sha256)) is not None:
         raise Duplicate("This image is already in the library.", id=existing)
 
-    image_id, probe = new_id(), prepared.probe
-    original = keys.original_key(image_id, probe.extension)
-    thumbnail = keys.thumbnail_key(image_id)
-    await store_objects(storage, [original, thumbnail], prepared, budget)
-    row = NewImage(
-        id=image_id,
-        title=fields.title,
-        description=fields.description,
-        mime_type=probe.mime_type,
-        extension=probe.extension,
-        width=probe.width,
-        height=probe.height,
-        frame_count=probe.frame_count,
-        duration_ms=probe.duration_ms,
-        size_bytes=prepared.size,
-        sha256=prepared.sha256,
-        original_key=original,
-        thumbnail_key=thumbnail,
-        thumbnail_bytes=len(prepared.thumbnail),
-        phash=prepared.phash,
-    )
+    row = new_image(new_id(), fields.title, fields.description, prepared)
+    objects = [row.original_key, row.thumbnail_key]
+    await store_objects(storage, objects, prepared, budget)
     try:
         created_at, updated_at = await insertion.insert_image(session, row, fields.tags)
         await session.commit()
     except IntegrityError:
         # Two identical uploads raced; the unique sha256 index picked the winner.
         await session.rollback()
-        await discard_objects(storage, [original, thumbnail], "duplicate", budget)
+        await discard_objects(storage, objects, "duplicate", budget)
         winner = await repository.id_by_sha256(session, prepared.sha256)
         raise Duplicate("This image is already in the library.", id=winner or "") from None
     except (DBAPIError, OSError) as exc:
         await session.rollback()
-        await discard_objects(storage, [original, thumbnail], "database failed", budget)
+        await discard_objects(storage, objects, "database failed", budget)
         raise ServiceUnavailable("The database is unavailable; the upload was not saved.") from exc
-    log.info("image.uploaded", image_id=image_id, bytes=prepared.size, mime=probe.mime_type)
+    log.info("image.uploaded", image_id=row.id, bytes=prepared.size, mime=row.mime_type)
     # Built from what was inserted rather than read back (a SELECT of the row and one
     # of its tags, with ORM objects for each: ~1 ms of CPU).
     return ImageRecord.inserted(row, fields.tags, created_at, updated_at)

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.images import repository as images
 from app.images.models import Image
 from app.images.rows import ImageRecord
+from app.images.spool import RENDITIONS_JOB_DIR_PREFIX
 from app.jobs.queue import WorkerResources
 from app.renditions import repository
 from app.renditions.encoded import EncodedRendition, RenditionError
@@ -115,7 +116,7 @@ async def build_renditions(resources: WorkerResources, image_id: str) -> Outcome
         log.info("renditions.image_gone", image_id=image_id)
         return "gone"
     with tempfile.TemporaryDirectory(
-        prefix="reactbin-renditions-", dir=resources.settings.upload_tmp_dir
+        prefix=RENDITIONS_JOB_DIR_PREFIX, dir=resources.settings.upload_tmp_dir
     ) as workdir:
         original = Path(workdir) / f"original.{image.extension}"
         try:

@@ -2,116 +2,33 @@
 
 from __future__ import annotations
 
-import asyncio
-import sys
-from collections.abc import Callable, Coroutine, Iterator
-from contextlib import AsyncExitStack, contextmanager
+from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
-from rich.text import Text
 
-from app.transfer.client import Credentials, ReactbinClient, TransferError
 from app.transfer.exporter import ExportSummary, export_library, list_images
 from app.transfer.gifable import GifableSource
 from app.transfer.importer import Summary, import_items, server_inventory
 from app.transfer.journal import Journal, default_journal_path
 from app.transfer.restorer import RestoreSummary, read_export, restore_library
 from app.transfer.sources import Item, collect
-
-T = TypeVar("T")
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-Server = Annotated[
-    str,
-    typer.Option(envvar="REACTBIN_SERVER", help="The reactbin server to talk to."),
-]
-Username = Annotated[
-    str | None, typer.Option(envvar="REACTBIN_USERNAME", help="Owner login (with --password).")
-]
-Password = Annotated[
-    str | None,
-    typer.Option(envvar="REACTBIN_PASSWORD", help="Owner password.", show_default=False),
-]
-Token = Annotated[
-    str | None,
-    typer.Option(
-        envvar="REACTBIN_TOKEN",
-        help="A Bearer token from POST /api/v1/auth/token, instead of a password.",
-        show_default=False,
-    ),
-]
-Jobs = Annotated[int, typer.Option("--jobs", "-j", min=1, max=32, help="Transfers at once.")]
-DEFAULT_SERVER = "http://127.0.0.1:8000"
-
-
-class RateColumn(ProgressColumn):
-    """Images per second, averaged by rich over the last samples."""
-
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:5.1f} img/s" if speed else "    - img/s", style="progress.data.speed")
-
-
-@contextmanager
-def progress_bar(description: str, total: int) -> Iterator[Callable[[str], None]]:
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        RateColumn(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=err,
-        transient=False,
-    )
-    task = progress.add_task(description, total=total)
-    with progress:
-        yield lambda _kind: progress.advance(task)
-
-
-def _run(work: Coroutine[Any, Any, T]) -> T:
-    """Run the async work; a TransferError is one line and exit status 1, never a traceback."""
-    try:
-        return asyncio.run(work)
-    except TransferError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        err.print("interrupted: run the same command again to carry on where it stopped")
-        raise typer.Exit(130) from None
-
-
-def _client(
-    server: str, username: str | None, password: str | None, token: str | None, jobs: int
-) -> ReactbinClient:
-    if not server.startswith(("http://", "https://")):
-        message = f"--server / REACTBIN_SERVER must start with http:// or https:// ({server!r})"
-        err.print(f"[red]error:[/red] {message}", highlight=False)
-        raise typer.Exit(2)
-    if username and not password and not token:
-        if not sys.stdin.isatty():
-            err.print("[red]error:[/red] --username needs --password (or REACTBIN_PASSWORD)")
-            raise typer.Exit(2)
-        # Asked for, not typed on the command line: it stays out of the shell history.
-        password = typer.prompt(f"Password for {username}", hide_input=True)
-    credentials = Credentials(username=username, password=password, token=token)
-    return ReactbinClient(server, credentials, connections=jobs + 2)
+from app.transfer.terminal import (
+    DEFAULT_SERVER,
+    Jobs,
+    Password,
+    Server,
+    Token,
+    Username,
+    client,
+    err,
+    out,
+    print_problems,
+    print_summary,
+    progress_bar,
+    run,
+)
 
 
 def import_command(
@@ -165,7 +82,7 @@ def import_command(
             err.print(f"[red]error:[/red] {exc}", highlight=False)
             raise typer.Exit(2) from None
         items, ignored = collected.items, len(collected.ignored)
-    api = _client(server, username, password, token, jobs)
+    api = client(server, username, password, token, jobs)
     journal_path = journal or default_journal_path(api.server)
 
     async def work() -> Summary:
@@ -186,7 +103,7 @@ def import_command(
                     api, items, jobs=jobs, journal=book, report=report, inventory=inventory
                 )
 
-    summary = _run(work())
+    summary = run(work())
     summary.ignored = ignored
     _print_import_summary(summary)
     if summary.failed:
@@ -198,20 +115,20 @@ def import_command(
 
 
 def _print_import_summary(summary: Summary) -> None:
-    table = Table("result", "count", title="reactbin import")
-    table.add_row("uploaded", str(summary.created))
-    table.add_row("duplicates (already in the library)", str(summary.duplicates))
-    table.add_row("skipped (imported before, not sent again)", str(summary.skipped))
-    table.add_row("refused by the server", str(len(summary.refused)))
-    table.add_row("failed (network or server error)", str(len(summary.failed)))
+    rows: list[tuple[str, object]] = [
+        ("uploaded", summary.created),
+        ("duplicates (already in the library)", summary.duplicates),
+        ("skipped (imported before, not sent again)", summary.skipped),
+        ("refused by the server", len(summary.refused)),
+        ("failed (network or server error)", len(summary.failed)),
+    ]
     if summary.ignored:
-        table.add_row("ignored (not image files)", str(summary.ignored))
-    table.add_row("time", f"{summary.seconds:.1f} s ({summary.rate:.1f} images/s)")
-    out.print(table)
+        rows.append(("ignored (not image files)", summary.ignored))
+    rows.append(("time", f"{summary.seconds:.1f} s ({summary.rate:.1f} images/s)"))
+    print_summary("reactbin import", rows)
     for problem in summary.refused:
         out.print(f"refused: {problem.label}: {problem.reason} ({problem.status})", highlight=False)
-    for problem in summary.failed:
-        err.print(f"failed: {problem.label}: {problem.reason}", highlight=False)
+    print_problems("failed", summary.failed)
 
 
 def export_command(
@@ -231,7 +148,7 @@ def export_command(
     if directory.exists() and not directory.is_dir():
         err.print(f"[red]error:[/red] {directory} exists and is not a folder", highlight=False)
         raise typer.Exit(2)
-    api = _client(server, username, password, token, jobs)
+    api = client(server, username, password, token, jobs)
 
     async def work() -> ExportSummary:
         async with api:
@@ -242,17 +159,19 @@ def export_command(
             with progress_bar("exporting", len(images)) as report:
                 return await export_library(api, directory, images, jobs=jobs, report=report)
 
-    summary = _run(work())
-    table = Table("result", "count", title="reactbin export")
-    table.add_row("downloaded", str(summary.downloaded))
-    table.add_row("already in the folder", str(summary.reused))
-    table.add_row("deleted meanwhile", str(summary.gone))
-    table.add_row("failed", str(len(summary.failed)))
-    table.add_row("time", f"{summary.seconds:.1f} s")
-    out.print(table)
+    summary = run(work())
+    print_summary(
+        "reactbin export",
+        [
+            ("downloaded", summary.downloaded),
+            ("already in the folder", summary.reused),
+            ("deleted meanwhile", summary.gone),
+            ("failed", len(summary.failed)),
+            ("time", f"{summary.seconds:.1f} s"),
+        ],
+    )
     out.print(f"manifest: {directory / 'manifest.json'}", highlight=False)
-    for problem in summary.failed:
-        err.print(f"failed: {problem.label}: {problem.reason}", highlight=False)
+    print_problems("failed", summary.failed)
     if summary.failed:
         raise typer.Exit(1)
 
@@ -274,7 +193,7 @@ def restore_command(
     reported as a conflict and never overwritten. Exit status 1 when any image was
     not restored.
     """
-    api = _client(server, username, password, token, jobs)
+    api = client(server, username, password, token, jobs)
 
     async def work() -> RestoreSummary:
         async with api:
@@ -283,22 +202,21 @@ def restore_command(
             with progress_bar("restoring", len(entries)) as report:
                 return await restore_library(api, directory, entries, jobs=jobs, report=report)
 
-    summary = _run(work())
-    table = Table("result", "count", title="reactbin restore")
-    table.add_row("restored", str(summary.restored))
-    table.add_row("already there (unchanged)", str(summary.unchanged))
-    table.add_row("conflicts (id taken by other bytes)", str(len(summary.conflicts)))
-    table.add_row("refused by the server", str(len(summary.refused)))
-    table.add_row("failed (network, server or file error)", str(len(summary.failed)))
-    table.add_row("time", f"{summary.seconds:.1f} s")
-    out.print(table)
-    for kind, problems in (
-        ("conflict", summary.conflicts),
-        ("refused", summary.refused),
-        ("failed", summary.failed),
-    ):
-        for problem in problems:
-            err.print(f"{kind}: {problem.label}: {problem.reason}", highlight=False)
+    summary = run(work())
+    print_summary(
+        "reactbin restore",
+        [
+            ("restored", summary.restored),
+            ("already there (unchanged)", summary.unchanged),
+            ("conflicts (id taken by other bytes)", len(summary.conflicts)),
+            ("refused by the server", len(summary.refused)),
+            ("failed (network, server or file error)", len(summary.failed)),
+            ("time", f"{summary.seconds:.1f} s"),
+        ],
+    )
+    print_problems("conflict", summary.conflicts)
+    print_problems("refused", summary.refused)
+    print_problems("failed", summary.failed)
     if summary.conflicts or summary.refused or summary.failed:
         raise typer.Exit(1)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -199,12 +199,24 @@ class ReactbinClient:
             fields["description"] = description
         if tags:
             fields["tags"] = ",".join(tags)
+        return await self._post_file(f"{API}/images", fields, filename, data, self._upload_outcome)
+
+    async def _post_file(
+        self,
+        path: str,
+        fields: dict[str, Any],
+        filename: str,
+        data: bytes,
+        outcome_of: Callable[[httpx.Response], Outcome],
+    ) -> Outcome:
+        """POST one file as a form: a 401 logs in again once, a transient failure
+        (RETRY_STATUSES, a dropped connection) is tried again, up to ATTEMPTS."""
         last = Outcome("failed", reason="no attempt made")
         for attempt in range(ATTEMPTS):
             token = self._token
             try:
                 response = await self._http.post(
-                    f"{API}/images",
+                    path,
                     headers=self._auth(),
                     files={"file": (filename, data, "application/octet-stream")},
                     data=fields,
@@ -212,9 +224,9 @@ class ReactbinClient:
             except httpx.TransportError as exc:
                 last = Outcome("failed", reason=_transport_reason(exc))
             else:
-                outcome = self._upload_outcome(response)
-                if outcome.status == 401 and attempt == 0 and await self._refresh(token):
+                if response.status_code == 401 and attempt == 0 and await self._refresh(token):
                     continue
+                outcome = outcome_of(response)
                 if outcome.status not in RETRY_STATUSES:
                     return outcome
                 last = outcome
@@ -255,34 +267,18 @@ class ReactbinClient:
     async def restore(self, fields: dict[str, Any], filename: str, data: bytes) -> Outcome:
         """`POST /api/v1/backup/images`: one image with its id (created, duplicate =
         already there with these bytes, refused = a conflict or a bad entry)."""
-        last = Outcome("failed", reason="no attempt made")
-        for attempt in range(ATTEMPTS):
-            token = self._token
-            try:
-                response = await self._http.post(
-                    f"{API}/backup/images",
-                    headers=self._auth(),
-                    files={"file": (filename, data, "application/octet-stream")},
-                    data=fields,
-                )
-            except httpx.TransportError as exc:
-                last = Outcome("failed", reason=_transport_reason(exc))
-            else:
-                status = response.status_code
-                if status == 401 and attempt == 0 and await self._refresh(token):
-                    continue
-                if status in (200, 201):
-                    kind: Literal["created", "duplicate"] = (
-                        "created" if status == 201 else "duplicate"
-                    )
-                    return Outcome(kind, status, str(fields.get("id")))
-                if status not in RETRY_STATUSES:
-                    return Outcome(
-                        "refused", status, str(fields.get("id")), reason=_detail(response)
-                    )
-                last = Outcome("failed", status, reason=_detail(response))
-            await asyncio.sleep(0.5 * 3**attempt)
-        return last
+        image_id = str(fields.get("id"))
+
+        def outcome_of(response: httpx.Response) -> Outcome:
+            status = response.status_code
+            if status in (200, 201):
+                kind: Literal["created", "duplicate"] = "created" if status == 201 else "duplicate"
+                return Outcome(kind, status, image_id)
+            if status in RETRY_STATUSES:
+                return Outcome("failed", status, reason=_detail(response))
+            return Outcome("refused", status, image_id, reason=_detail(response))
+
+        return await self._post_file(f"{API}/backup/images", fields, filename, data, outcome_of)
 
     # ------------------------------------------------------------------ reads
 

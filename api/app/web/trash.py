@@ -5,18 +5,15 @@ Same services as `/api/v1/trash`; every POST checks the CSRF token first.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from app.dependencies import CursorDep, SettingsDep, StorageDep
+from app.dependencies import CursorDep, PageCursor, SettingsDep, StorageDep
 from app.dependencies import SessionDep as DbDep
 from app.errors import NotFound
 from app.ids import is_valid_id
 from app.images.keys import thumbnail_key
 from app.images.trash import service
-from app.pagination import MAX_CURSOR_LENGTH
 from app.storage import ObjectNotFound
 from app.web.forms import read_form
 from app.web.owner import check_csrf
@@ -34,7 +31,7 @@ async def trash_page(
     db: DbDep,
     settings: SettingsDep,
     codec: CursorDep,
-    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
+    cursor: PageCursor = None,
 ) -> Response:
     rows, next_cursor = await service.list_trash(db, codec, limit=PAGE_SIZE, cursor=cursor)
     days = settings.trash_days

@@ -52,8 +52,11 @@ def cluster(
     extra = {
         "S3_ENDPOINT_URL": s3_proxy.url,
         "UPLOAD_TMP_DIR": str(spool),
-        # A hung store answers 503 in seconds, not after the default 20 s.
-        "STORAGE_TIMEOUT_SECONDS": "3",
+        # A hung store answers 503 in seconds, not after the default 20 s; not
+        # fewer than 10: a rendition streamed from S3 through the FaultProxy (a
+        # thread of this process) stalled over 3 s once on a loaded machine, and
+        # the read timeout cut the 5 MB download in the middle.
+        "STORAGE_TIMEOUT_SECONDS": "10",
     }
     services = {**os.environ}
     keep = bool(os.environ.get("REACTBIN_CLUSTER_KEEP"))  # the processes' logs, to read

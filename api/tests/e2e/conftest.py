@@ -12,13 +12,17 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+
+if TYPE_CHECKING:
+    from app.storage.s3 import S3Storage
 
 REQUIRED = ("TEST_DATABASE_URL", "S3_ENDPOINT_URL", "S3_BUCKET_NAME")
 
@@ -52,7 +56,9 @@ async def _admin(database_url: str, statement: str) -> None:
         await connection.close()
 
 
-async def _bucket(action: str, name: str) -> None:
+@asynccontextmanager
+async def open_bucket(name: str) -> AsyncIterator[S3Storage]:
+    """The test S3 server's bucket `name`, through the server's own storage client."""
     from app.config import load_settings
     from app.storage.s3 import S3Storage
 
@@ -67,14 +73,19 @@ async def _bucket(action: str, name: str) -> None:
         timeout=10,
     ).open()
     try:
+        yield storage
+    finally:
+        await storage.close()
+
+
+async def _bucket(action: str, name: str) -> None:
+    async with open_bucket(name) as storage:
         if action == "create":
             await storage._client.create_bucket(Bucket=name)
         else:
             async for info in storage.list(""):
                 await storage.delete(info.key)
             await storage._client.delete_bucket(Bucket=name)
-    finally:
-        await storage.close()
 
 
 def _reactbin() -> str:
@@ -110,24 +121,25 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def running_server(tmp_path_factory: pytest.TempPathFactory, **extra_env: str) -> Iterator[Server]:
-    """`reactbin serve` on its own database and bucket, stopped and dropped afterwards."""
-    missing = [name for name in REQUIRED if not os.environ.get(name)]
+def server_environment(
+    data_dir: Path, name: str = "e2e", **extra_env: str
+) -> Iterator[dict[str, str]]:
+    """The environment of a server with its own database and bucket (dropped afterwards),
+    on a free loopback port, its owner `owner` with the password in OWNER_PASSWORD."""
+    missing = [variable for variable in REQUIRED if not os.environ.get(variable)]
     assert not missing, f"e2e tests need {missing} (run them through `make test`)"
     base_db = os.environ["TEST_DATABASE_URL"]
     suffix = secrets.token_hex(4)
-    db_name, bucket = f"reactbin_e2e_{suffix}", f"reactbin-e2e-{suffix}"
+    db_name, bucket = f"reactbin_{name}_{suffix}", f"reactbin-{name}-{suffix}"
     asyncio.run(_admin(base_db, f'CREATE DATABASE "{db_name}"'))
     asyncio.run(_bucket("create", bucket))
     port = free_port()
-    password = secrets.token_urlsafe(16)
-    data_dir = tmp_path_factory.mktemp("e2e-data")
     env = {
         **os.environ,
         "DATABASE_URL": base_db.rsplit("/", 1)[0] + f"/{db_name}",
         "S3_BUCKET_NAME": bucket,
         "OWNER_USERNAME": "owner",
-        "OWNER_PASSWORD": password,
+        "OWNER_PASSWORD": secrets.token_urlsafe(16),
         "API_BASE_URL": f"http://127.0.0.1:{port}",
         "DATA_DIR": str(data_dir),
         "HOST": "127.0.0.1",
@@ -136,9 +148,21 @@ def running_server(tmp_path_factory: pytest.TempPathFactory, **extra_env: str) -
         **extra_env,
     }
     env.pop("TEST_DATABASE_URL", None)
+    try:
+        yield env
+    finally:
+        asyncio.run(_bucket("delete", bucket))
+        asyncio.run(_admin(base_db, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+
+
+@contextmanager
+def serving(
+    env: dict[str, str], log_path: Path, timeout: float = 90
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`reactbin migrate`, then `reactbin serve` until it is ready; stopped afterwards.
+    Its output is appended to `log_path`, whose end a failed start shows."""
     subprocess.run([_reactbin(), "migrate"], env=env, check=True, capture_output=True, timeout=60)
-    log_path = data_dir / "server.log"
-    with log_path.open("wb") as log:
+    with log_path.open("ab") as log:
         process = subprocess.Popen(
             [_reactbin(), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
         )
@@ -146,16 +170,23 @@ def running_server(tmp_path_factory: pytest.TempPathFactory, **extra_env: str) -
         try:
             # Generous: on a loaded 2-core machine start-up (imports, migrations check,
             # the storage probe) has taken over 30 s.
-            wait_ready(env["API_BASE_URL"], process, timeout=90)
+            wait_ready(env["API_BASE_URL"], process, timeout=timeout)
         except RuntimeError as exc:
             raise RuntimeError(
                 f"{exc}; its log ends with:\n{log_path.read_text()[-3000:]}"
             ) from None
-        yield Server(env["API_BASE_URL"], "owner", password, env, log_path)
+        yield process
     finally:
         stop(process)
-        asyncio.run(_bucket("delete", bucket))
-        asyncio.run(_admin(base_db, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+
+
+@contextmanager
+def running_server(tmp_path_factory: pytest.TempPathFactory, **extra_env: str) -> Iterator[Server]:
+    """`reactbin serve` on its own database and bucket, stopped and dropped afterwards."""
+    data_dir = tmp_path_factory.mktemp("e2e-data")
+    log_path = data_dir / "server.log"
+    with server_environment(data_dir, **extra_env) as env, serving(env, log_path):
+        yield Server(env["API_BASE_URL"], "owner", env["OWNER_PASSWORD"], env, log_path)
 
 
 @pytest.fixture(scope="session")

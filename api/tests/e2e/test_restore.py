@@ -12,12 +12,10 @@ import io
 import json
 import os
 import re
-import secrets
 import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +23,7 @@ import httpx
 import pytest
 from PIL import Image as PILImage
 
-from tests.e2e.conftest import _admin, _bucket, _reactbin, free_port, stop, wait_ready
+from tests.e2e.conftest import _admin, _reactbin, open_bucket, server_environment, serving
 
 IMAGES = 52
 KINDS = ("GIF", "PNG", "JPEG", "WEBP", "WEBP-ANIM", "GIF-STILL")
@@ -64,18 +62,6 @@ def _fields(n: int) -> dict[str, Any]:
         "description": "" if n % 4 == 0 else f"line one\nline two {n} " + "é" * (n * 7),
         "tags": ",".join(tags),
     }
-
-
-@contextmanager
-def _server(env: dict[str, str], log: Path) -> Iterator[None]:
-    subprocess.run([_reactbin(), "migrate"], env=env, check=True, capture_output=True, timeout=60)
-    with log.open("ab") as out:
-        process = subprocess.Popen([_reactbin(), "serve"], env=env, stdout=out, stderr=out)
-    try:
-        wait_ready(env["API_BASE_URL"], process, timeout=120)  # a busy machine: be patient
-        yield
-    finally:
-        stop(process)
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -160,32 +146,11 @@ def _login(http: httpx.Client, server_env: dict[str, str]) -> dict[str, str]:
 
 @pytest.fixture
 def server_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    base_db = os.environ["TEST_DATABASE_URL"]
-    suffix = secrets.token_hex(4)
-    db_name, bucket = f"reactbin_restore_{suffix}", f"reactbin-restore-{suffix}"
-    asyncio.run(_admin(base_db, f'CREATE DATABASE "{db_name}"'))
-    asyncio.run(_bucket("create", bucket))
-    port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("REACTBIN_")},
-        "DATABASE_URL": base_db.rsplit("/", 1)[0] + f"/{db_name}",
-        "S3_BUCKET_NAME": bucket,
-        "OWNER_USERNAME": "owner",
-        "OWNER_PASSWORD": secrets.token_urlsafe(16),
-        "API_BASE_URL": f"http://127.0.0.1:{port}",
-        "DATA_DIR": str(tmp_path / "data"),
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "LOG_FORMAT": "json",
-        "RUN_WORKER": "true",
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-    }
-    env.pop("TEST_DATABASE_URL", None)
-    try:
-        yield env
-    finally:
-        asyncio.run(_bucket("delete", bucket))
-        asyncio.run(_admin(base_db, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+    extra = {"RUN_WORKER": "true", "XDG_STATE_HOME": str(tmp_path / "state")}
+    with server_environment(tmp_path / "data", "restore", **extra) as env:
+        # Without the REACTBIN_* variables, `reactbin export`/`restore` get only --server
+        # and the login given here.
+        yield {k: v for k, v in env.items() if not k.startswith("REACTBIN_")}
 
 
 def _wipe(env: dict[str, str]) -> None:
@@ -198,27 +163,12 @@ def _wipe(env: dict[str, str]) -> None:
 
 
 async def _empty_bucket(name: str) -> None:
-    from app.config import load_settings
-    from app.storage.s3 import S3Storage
-
-    settings = load_settings()
-    secret = settings.s3_secret_access_key
-    storage = await S3Storage(
-        bucket=name,
-        endpoint_url=settings.s3_endpoint_url,
-        access_key_id=settings.s3_access_key_id,
-        secret_access_key=secret.get_secret_value() if secret else None,
-        region=settings.s3_region,
-        timeout=10,
-    ).open()
-    try:
+    async with open_bucket(name) as storage:
         keys = [info.key async for info in storage.list("")]
         assert keys  # there was a library to lose
         for key in keys:
             await storage.delete(key)
         assert [info.key async for info in storage.list("")] == []
-    finally:
-        await storage.close()
 
 
 def _restore_killed_mid_run(env: dict[str, str], login: list[str], export: Path) -> int:
@@ -249,7 +199,10 @@ def test_export_wipe_restore_keeps_every_link(server_env: dict[str, str], tmp_pa
     login = ["--server", env["API_BASE_URL"], "--username", "owner"]
     login += ["--password", env["OWNER_PASSWORD"]]
     export = tmp_path / "export"
-    with _server(env, log), httpx.Client(base_url=env["API_BASE_URL"], timeout=60) as http:
+    with (
+        serving(env, log, timeout=120),  # a busy machine: be patient
+        httpx.Client(base_url=env["API_BASE_URL"], timeout=60) as http,
+    ):
         _build_library(http, _login(http, env))
         _wait_for_worker(env)
         before = _record(http, _login(http, env))
@@ -259,7 +212,10 @@ def test_export_wipe_restore_keeps_every_link(server_env: dict[str, str], tmp_pa
     assert (manifest["version"], len(manifest["images"])) == (2, IMAGES)
 
     _wipe(env)
-    with _server(env, log), httpx.Client(base_url=env["API_BASE_URL"], timeout=60) as http:
+    with (
+        serving(env, log, timeout=120),  # a busy machine: be patient
+        httpx.Client(base_url=env["API_BASE_URL"], timeout=60) as http,
+    ):
         assert http.get("/api/v1/images").json()["items"] == []
         killed_at = _restore_killed_mid_run(env, login, export)
         assert killed_at < IMAGES

@@ -11,12 +11,27 @@ from app.search import tiered
 from tests.integration.helpers import create_image, png_bytes
 
 
-@pytest.fixture(autouse=True, params=["few matches", "union of tiers"])
+@pytest.fixture(
+    autouse=True,
+    params=["few matches", "few matches, narrow sort", "union of tiers", "exact part apart"],
+)
 def statement_shape(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Both statements must give the same order and pages: which one runs
-    depends on how common the word is, and these libraries are small."""
-    if request.param == "union of tiers":
+    """Every way of reading the tiers must give the same order and pages: which
+    one runs depends on how common the word is (and as itself), and these
+    libraries are small."""
+    if request.param == "few matches, narrow sort":
+        monkeypatch.setattr(tiered, "NARROW_SORT_FROM", -1)
+    elif request.param != "few matches":
         monkeypatch.setattr(tiered, "FEW_MATCHES", -1)
+    if request.param == "exact part apart":
+        # As if the word itself were rare and the words it starts common.
+        estimated = tiered.tier_texts
+
+        async def rare_as_itself(*args: Any) -> tuple[list[str], float, float]:
+            texts, estimate, _ = await estimated(*args)
+            return texts, estimate, -1.0
+
+        monkeypatch.setattr(tiered, "tier_texts", rare_as_itself)
     return str(request.param)
 
 

@@ -7,10 +7,13 @@ import types
 import typing
 from dataclasses import fields
 from datetime import UTC, datetime
+from pathlib import Path
 
 from app.images.models import Image
-from app.images.rows import RECORD_COLUMN_NAMES, ImageRecord, NewImage
+from app.images.preparation import PreparedImage
+from app.images.rows import RECORD_COLUMN_NAMES, ImageRecord, NewImage, new_image
 from app.images.schemas import ImageRead
+from app.imaging.probe import ProbeResult
 from app.renditions.encoded import EncodedRendition
 from app.renditions.job import ENCODED_COLUMNS
 from app.renditions.models import Rendition
@@ -59,3 +62,34 @@ def test_a_rendition_row_takes_the_encoder_output_by_name() -> None:
     encoded = {field.name for field in fields(EncodedRendition)}
     columns = set(Rendition.__table__.c.keys())
     assert set(ENCODED_COLUMNS) == encoded & columns
+
+
+def test_the_row_of_prepared_bytes_takes_their_facts_and_keys_under_the_id() -> None:
+    probe = ProbeResult("image/gif", "gif", 40, 30, 3, 240)
+    prepared = PreparedImage(Path("unused.gif"), probe, "ab" * 32, 1234, b"thumb", phash=-7)
+    row = new_image("AbCdEfGhIj", "a title", "a description", prepared)
+    assert row == NewImage(
+        id="AbCdEfGhIj",
+        title="a title",
+        description="a description",
+        mime_type="image/gif",
+        extension="gif",
+        width=40,
+        height=30,
+        frame_count=3,
+        duration_ms=240,
+        size_bytes=1234,
+        sha256="ab" * 32,
+        original_key="images/AbCdEfGhIj/original.gif",
+        thumbnail_key="images/AbCdEfGhIj/thumbnail.webp",
+        thumbnail_bytes=5,
+        phash=-7,
+    )
+
+
+def test_a_given_perceptual_hash_wins_over_the_prepared_one() -> None:
+    """A restore keeps the exported hash, 0 included (a hash, not a missing one)."""
+    probe = ProbeResult("image/png", "png", 1, 1, 1, 0)
+    prepared = PreparedImage(Path("unused.png"), probe, "cd" * 32, 1, b"", phash=-7)
+    assert new_image("AbCdEfGhIj", "t", "", prepared, 0).phash == 0
+    assert new_image("AbCdEfGhIj", "t", "", prepared, None).phash == -7

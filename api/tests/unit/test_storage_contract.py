@@ -129,3 +129,31 @@ async def test_download_to_closes_the_stream_when_the_write_fails(tmp_path: Path
         await download_to(storage, "images/a/original.gif", tmp_path / "missing-dir" / "x.gif")
     await download_to(storage, "images/a/original.gif", tmp_path / "x.gif")
     assert storage.closed == [True, True]
+
+
+def test_job_directories_killed_workers_left_are_swept(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from app.images.spool import (
+        RENDITIONS_JOB_DIR_PREFIX,
+        TEXT_JOB_DIR_PREFIX,
+        sweep_stale_job_dirs,
+    )
+
+    dead_text, dead_renditions, busy, unrelated = (
+        tmp_path / f"{TEXT_JOB_DIR_PREFIX}a",
+        tmp_path / f"{RENDITIONS_JOB_DIR_PREFIX}b",
+        tmp_path / f"{RENDITIONS_JOB_DIR_PREFIX}c",
+        tmp_path / "other",
+    )
+    a_day_ago = time.time() - 86400
+    for directory in (dead_text, dead_renditions, busy, unrelated):
+        directory.mkdir()
+        (directory / "frame.png").write_bytes(b"x")
+        for path in (directory / "frame.png", directory):
+            os.utime(path, (a_day_ago, a_day_ago))
+    # A job still writing: its directory is old, but a file in it is new.
+    (busy / "out.webm").write_bytes(b"x")
+    assert sweep_stale_job_dirs(tmp_path, older_than_seconds=3600) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([busy.name, unrelated.name])

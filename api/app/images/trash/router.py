@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Response, status
 
 from app.auth.dependencies import Owner
-from app.dependencies import CursorDep, SessionDep, SettingsDep, StorageDep
+from app.dependencies import (
+    CursorDep,
+    PageCursor,
+    PageLimit,
+    SessionDep,
+    SettingsDep,
+    StorageDep,
+)
 from app.ids import ALPHABET, ID_LENGTH
 from app.images import service as images_service
 from app.images.schemas import DuplicateDetail, ImageRead
 from app.images.trash import service
 from app.images.trash.schemas import TrashPage
-from app.openapi import responses
-from app.pagination import MAX_CURSOR_LENGTH
+from app.openapi import owner_page_responses, responses
 
 router = APIRouter(prefix="/api/v1/trash", tags=["trash"])
 
@@ -33,18 +39,14 @@ _ERRORS = responses(
 )
 
 
-@router.get(
-    "",
-    response_model=TrashPage,
-    responses=responses(401, 422, 503, descriptions={422: "Bad limit or cursor"}),
-)
+@router.get("", response_model=TrashPage, responses=owner_page_responses())
 async def list_trash(
     _owner: Owner,
     session: SessionDep,
     settings: SettingsDep,
     codec: CursorDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
+    limit: PageLimit = 50,
+    cursor: PageCursor = None,
 ) -> TrashPage:
     """Images in the trash, most recently deleted first, with when each will be purged."""
     rows, next_cursor = await service.list_trash(session, codec, limit=limit, cursor=cursor)

@@ -10,16 +10,17 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.errors import Duplicate, NotFound, ServiceUnavailable, Unprocessable
+from app.errors import Duplicate, NotFound, ServiceUnavailable
 from app.ids import is_valid_id
 from app.images import keys
 from app.images import repository as images
 from app.images import service as images_service
+from app.images.paging import keyset_page
 from app.images.rows import ImageRecord
 from app.images.trash import repository
 from app.images.trash.models import TrashedImage
 from app.images.trash.schemas import TrashedRead
-from app.pagination import CursorCodec, InvalidCursor
+from app.pagination import CursorCodec
 from app.storage import Storage, StorageError
 from app.storage.base import delete_prefix
 
@@ -135,17 +136,11 @@ def to_read(trashed: TrashedImage, days: int) -> TrashedRead:
 async def list_trash(
     session: AsyncSession, codec: CursorCodec, *, limit: int, cursor: str | None
 ) -> tuple[list[TrashedImage], str | None]:
-    after = None
-    if cursor:
-        try:
-            payload = codec.decode(cursor)
-            after = (datetime.fromisoformat(payload["tt"]), str(payload["i"]))
-        except (InvalidCursor, KeyError, TypeError, ValueError):
-            raise Unprocessable("The cursor is not valid; start again without it.") from None
-    rows = await repository.page(session, limit=limit + 1, after=after)
-    page, more = rows[:limit], len(rows) > limit
-    next_cursor = None
-    if more:
-        last = page[-1]
-        next_cursor = codec.encode({"tt": last.trashed_at.isoformat(), "i": last.id})
-    return page, next_cursor
+    return await keyset_page(
+        lambda n, after: repository.page(session, limit=n, after=after),
+        codec,
+        cursor=cursor,
+        limit=limit,
+        key="tt",
+        position=lambda row: (row.trashed_at, row.id),
+    )
