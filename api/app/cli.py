@@ -206,9 +206,8 @@ async def _check(settings: Settings, repair: bool, grace: timedelta) -> CheckRep
         raise SettingsError("DATABASE_URL is not set")
     engine = create_engine(settings.database_url, pool_size=2, pooler=settings.database_pooler)
     storage = await open_storage(settings)
-    queue = make_queue(
-        settings.database_url, pooler=settings.database_pooler
-    )  # a repaired rendition is rebuilt by the workers
+    # A repaired rendition is rebuilt by the workers.
+    queue = make_queue(settings.database_url, pooler=settings.database_pooler)
     try:
         async with queue.open_async():
             return await consistency.check(
