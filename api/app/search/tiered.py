@@ -259,20 +259,40 @@ async def search_tiered(
         params["any_tier"] = _estimate_query(texts)
         narrow = estimate >= NARROW_SORT_FROM
         statement = few_matches_sql(shape, len(tags), after is not None, narrow=narrow)
-    elif exact <= FEW_MATCHES and shape[0] > len(WEIGHTS) >= shape[-1]:
+        return await _fetch_tiered(session, statement, params)
+    if exact <= FEW_MATCHES and shape[0] > len(WEIGHTS) >= shape[-1]:
         return await _few_exact_many_prefixed(session, texts, tiers, tags, limit, after)
-    else:
-        best = shape[0]
-        if exact > FEW_MATCHES and (after is None or after[0] == best):
-            # A common word nearly always fills the page from its best tier: that
-            # branch alone first, planned in a fifth of the time of all six (the
-            # UNION's first rows are exactly these). Short of a page, the UNION.
-            first = tiered_sql((best,), len(tags), best if after else None)
-            rows = await fetch_records(session, first, params)
-            if len(rows) == limit:
-                return [(record, int(tier)) for record, tier in rows]
-        statement = tiered_sql(shape, len(tags), after[0] if after else None)
+    # A common word nearly always fills the page from its best tier.
+    alone_first = exact > FEW_MATCHES and (after is None or after[0] == shape[0])
+    after_tier = after[0] if after else None
+    return await _best_tier_first(session, shape, len(tags), after_tier, params, alone_first)
+
+
+async def _fetch_tiered(
+    session: AsyncSession, statement: TextClause, params: dict[str, Any]
+) -> list[tuple[ImageRecord, int]]:
     return [(record, int(tier)) for record, tier in await fetch_records(session, statement, params)]
+
+
+async def _best_tier_first(
+    session: AsyncSession,
+    shape: tuple[int, ...],
+    tags: int,
+    after_tier: int | None,
+    params: dict[str, Any],
+    alone_first: bool,
+    *,
+    below: bool = False,
+) -> list[tuple[ImageRecord, int]]:
+    """The tiers' UNION. `alone_first`: the best tier's branch alone first, planned
+    in a fifth of the time of all six (the UNION's first rows are exactly these);
+    the UNION only when it falls short of the page (`params["limit"]`)."""
+    if alone_first:
+        first = tiered_sql(shape[:1], tags, after_tier, below=below)
+        rows = await _fetch_tiered(session, first, params)
+        if len(rows) == params["limit"]:
+            return rows
+    return await _fetch_tiered(session, tiered_sql(shape, tags, after_tier, below=below), params)
 
 
 async def _few_exact_many_prefixed(
@@ -306,7 +326,7 @@ async def _few_exact_many_prefixed(
         if after is not None:
             params.update(after_tier=after[0], after_created_at=after[1], after_id=after[2])
         statement = few_matches_sql(exact, len(tags), after is not None)
-        rows = [(r, int(t)) for r, t in await fetch_records(session, statement, params)]
+        rows = await _fetch_tiered(session, statement, params)
         if len(rows) == limit:
             return rows
         exact_seen = bool(rows) or after is not None
@@ -320,12 +340,9 @@ async def _few_exact_many_prefixed(
     if cursor is not None:
         params.update(after_tier=cursor[0], after_created_at=cursor[1], after_id=cursor[2])
     after_tier = cursor[0] if cursor else None
-    if cursor is None or cursor[0] == prefixed[0]:
-        # The best prefix tier alone first, as for a common word (see search_tiered).
-        first = tiered_sql(prefixed[:1], len(tags), after_tier, below=exact_seen)
-        found = await fetch_records(session, first, params)
-        if len(found) == params["limit"]:
-            return rows + [(r, int(t)) for r, t in found]
-    statement = tiered_sql(prefixed, len(tags), after_tier, below=exact_seen)
-    found = await fetch_records(session, statement, params)
-    return rows + [(r, int(t)) for r, t in found]
+    # The best prefix tier alone first, as for a common word.
+    alone_first = cursor is None or cursor[0] == prefixed[0]
+    found = await _best_tier_first(
+        session, prefixed, len(tags), after_tier, params, alone_first, below=exact_seen
+    )
+    return rows + found
