@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import os
 import pwd
@@ -31,6 +32,7 @@ import asyncpg
 import httpx
 import psycopg
 import pytest
+from PIL import Image as PILImage
 
 from app.renditions.formats import STILL_FORMATS
 from tests.cluster.conftest import direct, rig
@@ -241,6 +243,20 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> None:
         bouncer.stop()
 
 
+def own_copy(sample: Path) -> bytes:
+    """The sample with one corner pixel changed: the same text to recognise, other
+    bytes, so that this test's image (left in the library) is no duplicate of the
+    one another cluster test uploads (tests/cluster/test_worker_crash.py)."""
+    with PILImage.open(sample) as image:
+        copy = image.convert("RGB")
+    pixel = copy.getpixel((0, 0))
+    assert isinstance(pixel, tuple)
+    copy.putpixel((0, 0), tuple(255 - channel for channel in pixel))
+    out = io.BytesIO()
+    copy.save(out, "PNG")
+    return out.getvalue()
+
+
 async def owner_token(deployment: Deployment) -> str:
     from mixedload import login  # scripts/, on the path once the package's conftest ran
 
@@ -354,7 +370,7 @@ async def _transaction_mode(
             assert response.status_code == 201, response.text
             return str(response.json()["id"])
 
-        fine = (SAMPLES / "ocr" / "this_is_fine.png").read_bytes()
+        fine = own_copy(SAMPLES / "ocr" / "this_is_fine.png")
         uploads = [
             upload(one if i % 2 else other, right, unique_png())
             for i, (right, _typo) in enumerate(words)
