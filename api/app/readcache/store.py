@@ -13,7 +13,10 @@ exactly as fresh as an uncached one, with no TTL to tune:
 - a write made anywhere else (another server process, a worker, `reactbin
   check --repair`, psql) makes PostgreSQL notify every listening process
   (triggers of migration 0008, `listener.py`), which clears its cache within
-  milliseconds of the commit.
+  milliseconds of the commit; and before serving a stored answer, `fetch`
+  waits until everything committed before the request came has been heard
+  (one shared round trip to PostgreSQL, `listener.caught_up`), so a change
+  made through another process shows at once here too.
 
 While this process is not listening (starting, or its listening connection
 lost) it could miss a notification, so the cache is off: nothing is served
@@ -25,10 +28,13 @@ request began and drops the answer if a clear happened since.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 CacheKey = tuple[str, bytes]
+# True once every change committed before the call has cleared the cache (listener.py).
+CaughtUp = Callable[[], Awaitable[bool]]
 # One answer may use at most this share of the cache, so a few large pages
 # cannot push out hundreds of small ones.
 LARGEST_SHARE = 16
@@ -70,6 +76,7 @@ class ResponseCache:
         self.max_bytes = max_bytes
         self.generation = 0
         self._live = False
+        self._caught_up: CaughtUp | None = None
         self._entries: OrderedDict[CacheKey, CachedResponse | CachedData] = OrderedDict()
         self._bytes = 0
 
@@ -81,10 +88,12 @@ class ResponseCache:
     def live(self) -> bool:
         return self._live
 
-    def set_live(self, live: bool) -> None:
-        """Called by the listener: whatever happened while it was away is unknown."""
+    def set_live(self, live: bool, caught_up: CaughtUp | None = None) -> None:
+        """Called by the listener: whatever happened while it was away is unknown.
+        Without `caught_up`, what this process has heard is taken as current (unit tests)."""
         self.clear()
         self._live = live and self.enabled
+        self._caught_up = caught_up
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -104,6 +113,24 @@ class ResponseCache:
 
     def put_data(self, name: str, key: bytes, value: Any, size: int, generation: int) -> bool:
         return self.put((DATA_PREFIX + name, key), CachedData(value, size), generation)
+
+    async def fetch(self, key: CacheKey) -> CachedResponse | None:
+        """`get`, as of the moment of the call in the whole deployment, not only as
+        far as this process has heard."""
+        entry = await self._current(key)
+        return entry if isinstance(entry, CachedResponse) else None
+
+    async def fetch_data(self, name: str, key: bytes) -> Any:
+        """`get_data`, as `fetch` is `get`."""
+        entry = await self._current((DATA_PREFIX + name, key))
+        return entry.value if isinstance(entry, CachedData) else None
+
+    async def _current(self, key: CacheKey) -> CachedResponse | CachedData | None:
+        if self._lookup(key) is None:
+            return None  # a miss is a miss whatever is on its way
+        if self._caught_up is not None and not await self._caught_up():
+            return None
+        return self._lookup(key)  # gone if a change was heard meanwhile
 
     def _lookup(self, key: CacheKey) -> CachedResponse | CachedData | None:
         if not self._live:

@@ -66,3 +66,47 @@ def test_size_zero_means_no_cache() -> None:
     assert not cache.enabled
     assert not cache.live
     assert not cache.put(("/a", b""), _entry(ENTRY_OVERHEAD), cache.generation)
+
+
+async def test_a_stored_answer_waits_for_changes_already_on_their_way() -> None:
+    """A notification sent before the request came, heard during the round trip."""
+    cache = ResponseCache(1_000_000)
+
+    async def heard_a_change() -> bool:
+        cache.clear()
+        return True
+
+    cache.set_live(True, caught_up=heard_a_change)
+    cache.put(("/a", b""), _entry(1000), cache.generation)
+    cache.put_data("gallery", b"k", ("cards",), 100, cache.generation)
+    assert await cache.fetch(("/a", b"")) is None
+    assert await cache.fetch_data("gallery", b"k") is None
+
+
+async def test_nothing_is_served_when_being_current_cannot_be_known() -> None:
+    cache = ResponseCache(1_000_000)
+    asked = 0
+
+    async def unknown() -> bool:
+        nonlocal asked
+        asked += 1
+        return False
+
+    cache.set_live(True, caught_up=unknown)
+    cache.put(("/a", b""), _entry(1000), cache.generation)
+    assert await cache.fetch(("/a", b"")) is None
+    assert await cache.fetch(("/b", b"")) is None  # a miss asks no one
+    assert asked == 1
+    assert cache.get(("/a", b"")) is not None  # kept: the next check may succeed
+
+
+async def test_when_nothing_changed_the_stored_answer_is_served() -> None:
+    cache = ResponseCache(1_000_000)
+
+    async def current() -> bool:
+        return True
+
+    cache.set_live(True, caught_up=current)
+    entry = _entry(1000)
+    cache.put(("/a", b""), entry, cache.generation)
+    assert await cache.fetch(("/a", b"")) is entry
