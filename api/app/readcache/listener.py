@@ -87,7 +87,7 @@ class LibraryListener:
             try:
                 await self._listen()
             except Exception as exc:
-                self.cache.set_live(False)
+                self.cache.set_listening(None)
                 delay = RETRY_AFTER_S[min(failures, len(RETRY_AFTER_S) - 1)]
                 failures += 1
                 log.warning(
@@ -109,7 +109,7 @@ class LibraryListener:
             await connection.add_listener(CHANNEL, self._changed)
             self._connection = connection
             # Clears too: nothing heard while away survives.
-            self.cache.set_live(True, caught_up=self.caught_up)
+            self.cache.set_listening(self.caught_up)
             while not lost.is_set():
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(lost.wait(), CHECK_EVERY_S)
@@ -118,6 +118,6 @@ class LibraryListener:
             raise ConnectionResetError("listening connection closed")
         finally:
             self._connection = None
-            self.cache.set_live(False)
+            self.cache.set_listening(None)
             with contextlib.suppress(Exception):
                 connection.terminate()

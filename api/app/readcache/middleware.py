@@ -56,7 +56,7 @@ class ResponseCacheMiddleware:
             return
         key = (scope["path"], scope["query_string"])
         if b"no-cache" not in _header(scope["headers"], b"cache-control"):
-            hit = await cache.fetch(key)
+            hit = await cache.get(key)
             if hit is not None:
                 scope["route"] = hit.route
                 CACHE_HITS.inc()

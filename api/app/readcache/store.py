@@ -13,7 +13,7 @@ exactly as fresh as an uncached one, with no TTL to tune:
 - a write made anywhere else (another server process, a worker, `reactbin
   check --repair`, psql) makes PostgreSQL notify every listening process
   (triggers of migration 0008, `listener.py`), which clears its cache within
-  milliseconds of the commit; and before serving a stored answer, `fetch`
+  milliseconds of the commit; and before serving a stored answer, `get`
   waits until everything committed before the request came has been heard
   (one shared round trip to PostgreSQL, `listener.caught_up`), so a change
   made through another process shows at once here too.
@@ -75,7 +75,7 @@ class ResponseCache:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.generation = 0
-        self._live = False
+        # Set while the listener listens (its `caught_up`), None while it does not.
         self._caught_up: CaughtUp | None = None
         self._entries: OrderedDict[CacheKey, CachedResponse | CachedData] = OrderedDict()
         self._bytes = 0
@@ -86,13 +86,12 @@ class ResponseCache:
 
     @property
     def live(self) -> bool:
-        return self._live
+        return self._caught_up is not None and self.enabled
 
-    def set_live(self, live: bool, caught_up: CaughtUp | None = None) -> None:
-        """Called by the listener: whatever happened while it was away is unknown.
-        Without `caught_up`, what this process has heard is taken as current (unit tests)."""
+    def set_listening(self, caught_up: CaughtUp | None) -> None:
+        """Called by the listener with its `caught_up` when it starts listening, None
+        when it stops: whatever happened while it was away is unknown."""
         self.clear()
-        self._live = live and self.enabled
         self._caught_up = caught_up
 
     def __len__(self) -> int:
@@ -102,38 +101,30 @@ class ResponseCache:
     def bytes_used(self) -> int:
         return self._bytes
 
-    def get(self, key: CacheKey) -> CachedResponse | None:
-        entry = self._lookup(key)
+    async def get(self, key: CacheKey) -> CachedResponse | None:
+        """The answer stored under `key`, if it is still right as of this call in the
+        whole deployment (not only as far as this process has heard), or None."""
+        entry = await self._current(key)
         return entry if isinstance(entry, CachedResponse) else None
 
-    def get_data(self, name: str, key: bytes) -> Any:
-        """What `put_data` stored under (name, key), or None."""
-        entry = self._lookup((DATA_PREFIX + name, key))
+    async def get_data(self, name: str, key: bytes) -> Any:
+        """What `put_data` stored under (name, key), as `get` answers, or None."""
+        entry = await self._current((DATA_PREFIX + name, key))
         return entry.value if isinstance(entry, CachedData) else None
 
     def put_data(self, name: str, key: bytes, value: Any, size: int, generation: int) -> bool:
         return self.put((DATA_PREFIX + name, key), CachedData(value, size), generation)
 
-    async def fetch(self, key: CacheKey) -> CachedResponse | None:
-        """`get`, as of the moment of the call in the whole deployment, not only as
-        far as this process has heard."""
-        entry = await self._current(key)
-        return entry if isinstance(entry, CachedResponse) else None
-
-    async def fetch_data(self, name: str, key: bytes) -> Any:
-        """`get_data`, as `fetch` is `get`."""
-        entry = await self._current((DATA_PREFIX + name, key))
-        return entry.value if isinstance(entry, CachedData) else None
-
     async def _current(self, key: CacheKey) -> CachedResponse | CachedData | None:
-        if self._lookup(key) is None:
+        caught_up = self._caught_up
+        if caught_up is None or self._lookup(key) is None:
             return None  # a miss is a miss whatever is on its way
-        if self._caught_up is not None and not await self._caught_up():
+        if not await caught_up():
             return None
         return self._lookup(key)  # gone if a change was heard meanwhile
 
     def _lookup(self, key: CacheKey) -> CachedResponse | CachedData | None:
-        if not self._live:
+        if not self.live:
             return None
         entry = self._entries.get(key)
         if entry is not None:
@@ -143,11 +134,7 @@ class ResponseCache:
     def put(self, key: CacheKey, entry: CachedResponse | CachedData, generation: int) -> bool:
         """Store `entry` unless the library changed since `generation` was read."""
         size = entry.size
-        if (
-            not self._live
-            or generation != self.generation
-            or size > self.max_bytes // LARGEST_SHARE
-        ):
+        if not self.live or generation != self.generation or size > self.max_bytes // LARGEST_SHARE:
             return False
         old = self._entries.pop(key, None)
         if old is not None:

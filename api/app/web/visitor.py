@@ -98,7 +98,7 @@ async def gallery(
     key = urlencode([("q", q), *(("tag", tag) for tag in tags), ("c", cursor or "")]).encode()
     cache: ResponseCache = request.app.state.response_cache
     fresh = "no-cache" in request.headers.get("cache-control", "")
-    data: GalleryData | None = None if fresh else await cache.fetch_data("gallery", key)
+    data: GalleryData | None = None if fresh else await cache.get_data("gallery", key)
     hit = data is not None
     if data is None:
         generation = cache.generation
