@@ -16,8 +16,8 @@ from app.config import Settings
 from app.jobs.queue import libpq_url
 from tests.integration.helpers import create_image, metric_sample, png_bytes, scrape_metrics
 
-# How long a change made by another process may take to show (a notification
-# crossing loopback takes about a millisecond; a lost listener is back within a second).
+# How long a lost listening connection may take to be back (within a second, as a rule):
+# until then every answer is made afresh.
 SETTLE_S = 10.0
 
 
